@@ -1,0 +1,60 @@
+"""Logging to stdout, one line per event, tagged with the job and its delivery."""
+
+import contextvars
+import logging
+import sys
+from contextlib import contextmanager
+
+_fields = contextvars.ContextVar("job_fields", default=None)
+
+FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s "
+    "job=%(job)s msg=%(message_id)s retry=%(retried)s %(message)s"
+)
+
+
+class JobFieldsFilter(logging.Filter):
+    """Stamp every record with the current job, QStash message id and retry."""
+
+    def filter(self, record):
+        fields = _fields.get() or {}
+        record.job = fields.get("job", "-")
+        record.message_id = fields.get("message_id", "-")
+        record.retried = fields.get("retried", "-")
+        return True
+
+
+@contextmanager
+def job_fields(job, headers):
+    token = _fields.set(
+        {
+            "job": job,
+            "message_id": headers.get("Upstash-Message-Id", "-")[:64],
+            "retried": headers.get("Upstash-Retried", "0")[:8],
+        }
+    )
+    try:
+        yield
+    finally:
+        _fields.reset(token)
+
+
+def mask_email(address):
+    """'priya.sharma@example.com' -> 'p***@example.com'."""
+    if not address or "@" not in address:
+        return "-"
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def configure(level="INFO"):
+    root = logging.getLogger()
+    if any(getattr(h, "_jobs_service", False) for h in root.handlers):
+        root.setLevel(level)
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler._jobs_service = True
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(JobFieldsFilter())
+    root.addHandler(handler)
+    root.setLevel(level)
