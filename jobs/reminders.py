@@ -10,6 +10,7 @@ import calendar
 import json
 import logging
 import operator
+from collections import defaultdict
 from datetime import timedelta
 from functools import reduce
 
@@ -17,11 +18,13 @@ from peewee import JOIN, fn
 
 from clock import format_ist, format_ist_date, ist_date, ist_midnight, utc_iso
 from formatting import first_name
+from jobs.gems import unspent_of_lots
 from messages import render_email
 from models import (
     Booking,
     Branch,
     Customer,
+    GemsTransaction,
     Lead,
     NotificationLog,
     PushSubscription,
@@ -166,7 +169,9 @@ def _expiry_notice(ctx, row, today):
         f"{format_ist_date(expiry_day)}."
     )
     if left > 0:
-        body += f" You still have {hours(left)} of {hours(row.total_hours)} to use."
+        body += (
+            f" You still have {hours(left)} of your {hours(row.total_hours)} to use."
+        )
     body += " Renew to keep your benefits."
     return Notice(
         dedupe_key=f"membership-expiry:{row.id}:{days}:{expiry_day.isoformat()}",
@@ -281,7 +286,47 @@ def _lead_followup(ctx, row, today):
 
 
 def gems_expiry_reminder(ctx):
-    raise NotImplementedError("gems_expiry_reminder")
+    """Push live customers the unspent gems of their lots expiring in 7 IST days."""
+    expiry_day = ist_date(ctx.now) + timedelta(days=GEMS_NOTICE_DAYS)
+
+    lots = unspent_of_lots(
+        (GemsTransaction.kind == "earned")
+        & _within_ist_date(GemsTransaction.expires_at, expiry_day)
+    )
+    totals = defaultdict(int)
+    for lot in lots:
+        totals[lot.customer_id] += lot.unspent
+    owners = (
+        Customer.select(Customer.id, Customer.name)
+        .where(
+            Customer.id.in_(sorted(c for c, total in totals.items() if total > 0)),
+            Customer.deleted_at.is_null(),
+        )
+        .order_by(Customer.id)
+        .namedtuples()
+    )
+    notices = [
+        _gems_reminder(ctx, owner, totals[owner.id], expiry_day) for owner in owners
+    ]
+
+    return _deliver(ctx, notices)
+
+
+def _gems_reminder(ctx, owner, total, expiry_day):
+    gems = "1 gem" if total == 1 else f"{total} gems"
+    return Notice(
+        dedupe_key=f"gems-expiry:{owner.id}:{expiry_day.isoformat()}",
+        type="gems-expiry",
+        recipient_type="customer",
+        recipient_id=owner.id,
+        push=push_message(
+            f"{gems} expire in {GEMS_NOTICE_DAYS} days",
+            f"{first_name(owner.name)}, {gems} in your account expire on "
+            f"{format_ist_date(expiry_day)}. Redeem them on your next visit.",
+            f"{ctx.config['APP_URL']}/gems",
+            tag="gems-expiry",
+        ),
+    )
 
 
 def membership_usage_nudges(ctx):
