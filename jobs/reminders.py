@@ -313,16 +313,19 @@ def gems_expiry_reminder(ctx):
 
 
 def _gems_reminder(ctx, owner, total, expiry_day):
-    gems = "1 gem" if total == 1 else f"{total} gems"
+    if total == 1:
+        gems, verb, them = "1 gem", "expires", "it"
+    else:
+        gems, verb, them = f"{total} gems", "expire", "them"
     return Notice(
         dedupe_key=f"gems-expiry:{owner.id}:{expiry_day.isoformat()}",
         type="gems-expiry",
         recipient_type="customer",
         recipient_id=owner.id,
         push=push_message(
-            f"{gems} expire in {GEMS_NOTICE_DAYS} days",
-            f"{first_name(owner.name)}, {gems} in your account expire on "
-            f"{format_ist_date(expiry_day)}. Redeem them on your next visit.",
+            f"{gems} {verb} in {GEMS_NOTICE_DAYS} days",
+            f"{first_name(owner.name)}, {gems} in your account {verb} on "
+            f"{format_ist_date(expiry_day)}. Redeem {them} on your next visit.",
             f"{ctx.config['APP_URL']}/gems",
             tag="gems-expiry",
         ),
