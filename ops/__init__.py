@@ -1,0 +1,1 @@
+"""Operating the service: schedules, enqueueing, history, migrations, signing."""
