@@ -19,3 +19,15 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+PORT ?= 5000
+
+# A fresh SQLite database of demo data, gunicorn on 127.0.0.1:$(PORT), every
+# route called once with a signed request; the server then stays up (Ctrl-C).
+demo: install
+	$(BIN)/python -m demo --port $(PORT)
+
+# The service on 127.0.0.1:$(PORT) with the configuration in .env.
+serve: install
+	$(BIN)/flask --app app db migrate
+	$(BIN)/gunicorn "app:create_app()" --config gunicorn.conf.py --bind 127.0.0.1:$(PORT)

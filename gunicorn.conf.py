@@ -1,4 +1,5 @@
-"""gunicorn settings for a Heroku-style web dyno."""
+"""gunicorn settings for a Heroku-style web dyno (and `make serve` / `make demo`,
+which bind 127.0.0.1 on the command line instead)."""
 
 import os
 
@@ -14,6 +15,9 @@ keepalive = 5
 # The router terminates TLS and forwards X-Forwarded-Proto/Host; trust it so
 # the app sees the public https URL that QStash signed.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# No runtime control socket: a dyno is managed by its platform, and two
+# servers on one laptop would otherwise share one socket path.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -1,0 +1,1 @@
+"""The demo: realistic data around now, and a run of every route over HTTP."""
