@@ -15,26 +15,29 @@ from senders import SlackMessage
 
 from .report_data import Figures
 
-# Slack's Block Kit limits: 50 blocks a message, 3,000 characters of section
-# text, 150 of header text. Enough branches are listed to stay well inside.
-MAX_BLOCKS = 50
+# Slack's Block Kit limits: 50 blocks a message (a report uses at most 21),
+# 3,000 characters of section text, 150 of header text.
 SECTION_CHARS = 3000
 HEADER_CHARS = 150
-SLACK_BRANCHES = 15
+# Branches shown in full, highest gross first; the others are summed up in
+# one line on Slack and get one row each in the email. This keeps a
+# 200-branch message far inside Slack's limits and the email under the
+# 102 KB past which Gmail clips it.
+TOP_BRANCHES = 15
 
-# (label, Figures field, is an amount)
+# (label, Figures field, is an amount, more is better)
 METRICS = (
-    ("Gross sales", "gross", True),
-    ("Taxable value", "taxable", True),
-    ("GST", "tax", True),
-    ("Paid invoices", "invoices", False),
-    ("Services", "services", True),
-    ("Memberships", "memberships", True),
-    ("Products", "products", True),
-    ("Completed bookings", "completed", False),
-    ("New bookings", "new", False),
-    ("Cancellations", "cancelled", False),
-    ("No-shows", "no_shows", False),
+    ("Gross sales", "gross", True, True),
+    ("Taxable value", "taxable", True, True),
+    ("GST", "tax", True, True),
+    ("Paid invoices", "invoices", False, True),
+    ("Services", "services", True, True),
+    ("Memberships", "memberships", True, True),
+    ("Products", "products", True, True),
+    ("Completed bookings", "completed", False, True),
+    ("New bookings", "new", False, True),
+    ("Cancellations", "cancelled", False, False),
+    ("No-shows", "no_shows", False, False),
 )
 
 
@@ -43,7 +46,7 @@ class Row:
     label: str
     value: str
     change: str | None = None  # None when the report is not compared
-    trend: str = "flat"  # up, down, flat or new: how the change is coloured
+    trend: str = "flat"  # better, worse, new or flat: how the change is coloured
 
 
 def title(report):
@@ -64,31 +67,46 @@ def shown(value, money):
 
 
 def change(current, previous, money):
-    """How a figure moved: '+₹1,000.00 (+25.0%)', '-3 (-50.0%)', 'new' or
-    'no change'. Returns (text, trend)."""
+    """How a figure moved: '+₹1,000.00 (+25.0%)', '-3 (-50.0%)',
+    '+₹500.00 (new)' when it was zero before, or 'no change'."""
     delta = current - previous
     if delta == 0:
-        return "no change", "flat"
+        return "no change"
     sign = "+" if delta > 0 else "-"
     amount = f"{sign}{shown(abs(delta), money)}"
     if previous == 0:
-        return f"{amount} (new)", "new"
+        return f"{amount} (new)"
     percent = (Decimal(delta) * 100 / Decimal(previous)).quantize(
         Decimal("0.1"), rounding=ROUND_HALF_UP
     )
-    return f"{amount} ({sign}{abs(percent)}%)", "up" if delta > 0 else "down"
+    return f"{amount} ({sign}{abs(percent)}%)"
+
+
+def trend(current, previous, more_is_better):
+    if current == previous:
+        return "flat"
+    if previous == 0:
+        return "new"
+    return "better" if (current > previous) == more_is_better else "worse"
 
 
 def rows(figures, previous=None):
     """One Row per metric, with its change when there is a period to compare."""
     found = []
-    for label, name, money in METRICS:
+    for label, name, money, more_is_better in METRICS:
         value = getattr(figures, name)
         if previous is None:
             found.append(Row(label, shown(value, money)))
             continue
-        text, trend = change(value, getattr(previous, name), money)
-        found.append(Row(label, shown(value, money), text, trend))
+        before = getattr(previous, name)
+        found.append(
+            Row(
+                label,
+                shown(value, money),
+                change(value, before, money),
+                trend(value, before, more_is_better),
+            )
+        )
     return found
 
 
@@ -113,7 +131,7 @@ def slack_message(report, as_of):
         blocks.append(section("*Top services*\n" + services_text(report.top_services)))
     blocks.append({"type": "divider"})
 
-    listed, rest = report.branches[:SLACK_BRANCHES], report.branches[SLACK_BRANCHES:]
+    listed, rest = report.branches[:TOP_BRANCHES], report.branches[TOP_BRANCHES:]
     blocks += [section(branch_text(branch)) for branch in listed]
     if rest:
         others = sum((b.figures for b in rest), Figures())
@@ -122,16 +140,16 @@ def slack_message(report, as_of):
                 f"+ {plural(len(rest), 'more branch', 'more branches')}: "
                 f"{inr(others.gross)} gross, "
                 f"{plural(others.invoices, 'paid invoice')}, "
-                f"{others.completed} completed bookings"
+                f"{plural(others.completed, 'completed booking')}"
             )
         )
 
     fallback = (
         f"{title(report)}: {inr(total.gross)} gross from "
         f"{plural(total.invoices, 'paid invoice')}, "
-        f"{total.completed} completed bookings"
+        f"{plural(total.completed, 'completed booking')}"
     )
-    return SlackMessage(text=fallback, blocks=blocks[:MAX_BLOCKS])
+    return SlackMessage(text=fallback, blocks=blocks)
 
 
 def caption(report, as_of):
@@ -152,7 +170,7 @@ def branch_text(branch):
         return f"{name}\nNo sales or bookings"
     gross = f"Gross *{inr(figures.gross)}*"
     if previous is not None:
-        gross += f"  _{change(figures.gross, previous.gross, True)[0]}_"
+        gross += f"  _{change(figures.gross, previous.gross, True)}_"
     return "\n".join(
         [
             name,
@@ -196,10 +214,10 @@ def escape(text):
 def report_email(report, as_of, to=None, idempotency_key=None):
     """The report as an Email: an HTML table per branch and a plain-text part."""
     busy = [b for b in report.branches if not b.quiet]
+    listed, rest = busy[:TOP_BRANCHES], busy[TOP_BRANCHES:]
     view = {
         "title": title(report),
         "caption": caption(report, as_of),
-        "compared": report.compared,
         "branch_count": len(report.branches),
         "total_rows": rows(report.total, report.previous_total),
         "top_services": service_rows(report.top_services),
@@ -209,7 +227,16 @@ def report_email(report, as_of, to=None, idempotency_key=None):
                 "rows": rows(b.figures, b.previous),
                 "top_services": service_rows(b.top_services),
             }
-            for b in busy
+            for b in listed
+        ],
+        "others": [
+            {
+                "name": b.name,
+                "gross": rows(b.figures, b.previous)[0],  # the first metric
+                "invoices": b.figures.invoices,
+                "completed": b.figures.completed,
+            }
+            for b in rest
         ],
         "quiet": [b.name for b in report.branches if b.quiet],
     }

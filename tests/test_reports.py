@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from jobs.report_data import Figures
+from jobs.report_render import change, rows
 from models import NotificationLog, db
 from senders import Outcome, Result
 from senders.base import NullSlackSender
@@ -360,6 +362,36 @@ def test_two_hundred_branches_fit_one_slack_message(app, call_job, clock, sender
     }
 
 
+def test_two_hundred_branches_email_lists_the_rest_one_row_each_unclipped(
+    app, call_job, clock, senders
+):
+    clock.set(f.at(WEEKLY_AT))
+    c = f.customer()
+    f.report_recipient()
+    for n in range(200):
+        branch = f.branch(name=f"Koramangala 5th Block {n:03d}")
+        f.invoice(c, branch, f.at("2026-12-01 12:00"), str(1000 + n))
+        f.invoice(c, branch, f.at("2026-11-24 12:00"), "1000.00")
+
+    call_job("weekly-report")
+
+    [email] = senders.email.sent
+    assert len(email.html.encode()) < 100_000  # Gmail clips past 102 KB
+    html = words(email.html)
+    assert html.count("Taxable value") == 16  # the chain and 15 branches
+    assert (
+        "Other branches Branch Gross Invoices Completed "
+        "Koramangala 5th Block 184 ₹1,397.12 +₹217.12 (+18.4%) 1 0 "
+        "Koramangala 5th Block 183 ₹1,395.94 +₹215.94 (+18.3%) 1 0"
+    ) in html
+    others = email.text.split("OTHER BRANCHES\n")[1].split("\n\n")[0].splitlines()
+    assert len(others) == 185
+    assert others[-1] == (
+        "Koramangala 5th Block 000: ₹1,180.00 gross (no change), "
+        "1 paid invoice, 0 completed bookings"
+    )
+
+
 def test_query_count_does_not_grow_with_branches_and_invoices(
     app, call_job, clock, monkeypatch
 ):
@@ -440,7 +472,8 @@ def weeks(app, clock):
         status="completed",
         completed_at=f.at("2026-12-06 20:00"),
     )
-    # The week before, Mon 23 - Sun 29 Nov.
+    # The week before, Mon 23 - Sun 29 Nov. Bookings are made two days ahead
+    # (the factory's default), so one of these two is new in that week.
     f.invoice(c, ind, f.at("2026-11-23 00:00"), "1000.00")
     f.invoice(c, ind, f.at("2026-11-29 23:59"), "1000.00")
     for day in ("2026-11-24", "2026-11-25"):
@@ -551,3 +584,33 @@ def test_weekly_report_with_no_sales_in_either_week_says_no_change(
     total = sections(senders.slack.sent[0])[0].split("\n")[1:]
     assert len(total) == 11
     assert all(line.endswith("_no change_") for line in total)
+
+
+@pytest.mark.parametrize(
+    "current, previous, money, shown",
+    [
+        (Decimal("1250.00"), Decimal("1000.00"), True, "+₹250.00 (+25.0%)"),
+        (Decimal("0.00"), Decimal("1180.00"), True, "-₹1,180.00 (-100.0%)"),
+        (Decimal("123456.50"), Decimal("0.00"), True, "+₹1,23,456.50 (new)"),
+        (Decimal("0.00"), Decimal("0.00"), True, "no change"),
+        (7, 7, False, "no change"),
+        (1, 3, False, "-2 (-66.7%)"),
+    ],
+)
+def test_change_against_the_week_before_never_divides_by_zero(
+    current, previous, money, shown
+):
+    assert change(current, previous, money) == shown
+
+
+def test_more_cancellations_and_fewer_sales_read_as_worse():
+    before = Figures(gross=Decimal("1000.00"), cancelled=1, no_shows=2, new=0)
+    now = Figures(gross=Decimal("900.00"), cancelled=3, no_shows=1, new=4)
+
+    trends = {row.label: row.trend for row in rows(now, before)}
+
+    assert trends["Gross sales"] == "worse"
+    assert trends["Cancellations"] == "worse"
+    assert trends["No-shows"] == "better"
+    assert trends["New bookings"] == "new"
+    assert trends["Products"] == "flat"
