@@ -60,6 +60,17 @@ def _longest_fitting(fields, name, limit):
     return text[:low].rstrip() + ELLIPSIS if low else ""
 
 
+def load_vapid_key(text):
+    """A Vapid signer from a PEM key, or a raw or DER key in base64url."""
+    text = text.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            return Vapid.from_pem(text.encode())
+        return Vapid.from_string(text)
+    except Exception:  # the library raises several types for a bad key
+        raise ConfigurationError("VAPID_PRIVATE_KEY is not a usable key") from None
+
+
 def usable_keys(target):
     """True when the subscription's keys have the shape RFC 8291 gives them: a
     65-byte uncompressed P-256 point and a 16-byte auth secret."""
@@ -95,10 +106,7 @@ class WebPushSender(PushSender):
         self.subject = config.get("VAPID_SUBJECT") or ""
         if not self.subject.startswith(("mailto:", "https:")):
             raise ConfigurationError("VAPID_SUBJECT must start with mailto: or https:")
-        try:
-            self.vapid = Vapid.from_string(config["VAPID_PRIVATE_KEY"])
-        except Exception:  # the library raises several types for a bad key
-            raise ConfigurationError("VAPID_PRIVATE_KEY is not a usable key") from None
+        self.vapid = load_vapid_key(config["VAPID_PRIVATE_KEY"])
         self.ttl = int(config.get("PUSH_TTL_SECONDS", 86400))
         self.timeout = float(config.get("HTTP_TIMEOUT", 10))
         self._local = threading.local()

@@ -12,7 +12,7 @@ import requests
 import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02
+from py_vapid import Vapid, Vapid02
 from py_vapid.utils import b64urlencode
 
 from exceptions import ConfigurationError
@@ -228,6 +228,21 @@ def test_push_logs_the_subscription_id_never_its_endpoint(api, vapid_key, caplog
 def test_push_refuses_to_start_misconfigured(vapid_key, settings):
     with pytest.raises(ConfigurationError):
         sender(vapid_key, **settings)
+
+
+def test_push_accepts_a_pem_key(api):
+    vapid = Vapid()
+    vapid.generate_keys()
+    pem = vapid.private_pem().decode()
+    api.post(ENDPOINT, status=201)
+
+    push = WebPushSender(
+        make_config(VAPID_PRIVATE_KEY=pem, VAPID_SUBJECT="mailto:tech@theroyalglow.in")
+    )
+    result = push.send(Browser().target, MESSAGE)
+
+    assert result.outcome is Outcome.SENT
+    assert Vapid02.verify(api.calls[0].request.headers["Authorization"])
 
 
 def test_push_accepts_an_https_subject(api, vapid_key):
