@@ -87,7 +87,10 @@ def db_seed(customers, seed_value):
     now = current_app.extensions["clock"].now()
     with connected():
         _migrate()
-        rows = seed(now, customers=customers, seed=seed_value)
+        try:
+            rows = seed(now, customers=customers, seed=seed_value)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
     click.echo(f"db: demo data loaded as of {format_ist(now)} IST")
     for table, count in rows.counts.items():
         click.echo(f"  {table:<20} {count:>5}")
@@ -111,7 +114,12 @@ def jobs_list():
             (
                 spec.name,
                 spec.kind,
-                spec.cron or f"{_delay(spec.delay)} after the event",
+                spec.cron
+                or (
+                    f"{_delay(spec.delay)} after the event"
+                    if spec.delay
+                    else "as the event happens"
+                ),
                 describe_ist(spec.cron) if spec.cron else "-",
                 f"{_ist(run.started_at)} {run.outcome}" if run else "never",
             )
