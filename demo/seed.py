@@ -12,6 +12,7 @@ and 1 days, birthdays today, leads quiet for three days, gems expiring in a
 week, an offer that ended yesterday, and one record for each triggered job.
 """
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -435,7 +436,7 @@ class _Builder:
                 )
             return row
 
-        owners = iter(self.subscribed)
+        owners = itertools.cycle(self.subscribed)
         for days in (30, 7, 1):  # the expiry notices' days
             expires = self.at_ist(self.today + timedelta(days=days), 21, 0)
             membership(next(owners), expires)
@@ -574,10 +575,22 @@ class _Builder:
             ReportRecipient,
         )
         for model in order:
-            rows = self.rows.get(model, [])
+            rows = _same_columns(model, self.rows.get(model, []))
             for start in range(0, len(rows), 200):
                 model.insert_many(rows[start : start + 200]).execute()
             self.result.counts[model._meta.table_name] = len(rows)
+
+
+def _same_columns(model, rows):
+    """Give every row every column any row has (insert_many takes the first
+    row's columns), filling a missing one with the field's default."""
+    names = {name for row in rows for name in row}
+    fields = model._meta.fields
+    for row in rows:
+        for name in names - row.keys():
+            default = fields[name].default
+            row[name] = default() if callable(default) else default
+    return rows
 
 
 def _financial_year(day):

@@ -73,13 +73,13 @@ def describe_ist(expression):
     else:
         raise ValueError(f"cron zone {cron.zone} is neither UTC nor Asia/Kolkata")
 
+    every_day = cron.days is None and cron.weekdays is None
     by_shift = {}
     for hour in cron.hours:
         for minute in cron.minutes:
             local = hour * 60 + minute + offset
-            by_shift.setdefault(local // MINUTES_PER_DAY, []).append(
-                local % MINUTES_PER_DAY
-            )
+            shift = 0 if every_day else local // MINUTES_PER_DAY
+            by_shift.setdefault(shift, []).append(local % MINUTES_PER_DAY)
     return "; ".join(
         f"{_times(sorted(times))} {_days(cron, shift)}"
         for shift, times in sorted(by_shift.items())

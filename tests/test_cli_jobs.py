@@ -1,7 +1,6 @@
 """`flask jobs list | run | sign | history`."""
 
 import dataclasses
-import json
 import shlex
 from datetime import UTC, datetime, timedelta
 
