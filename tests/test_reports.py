@@ -614,3 +614,22 @@ def test_more_cancellations_and_fewer_sales_read_as_worse():
     assert trends["No-shows"] == "better"
     assert trends["New bookings"] == "new"
     assert trends["Products"] == "flat"
+
+
+def test_closed_branch_is_listed_only_for_a_period_it_has_figures_in(
+    app, call_job, clock, senders
+):
+    clock.set(f.at(DAILY_AT))
+    f.branch(name="Indiranagar")
+    closing = f.branch(name="Old Airport Road", is_active=False)
+    f.branch(name="Jayanagar", is_active=False)
+    f.invoice(f.customer(), closing, f.at("2026-12-04 10:00"), "1000.00")
+
+    call_job("daily-sales-report")
+
+    texts = sections(senders.slack.sent[0])
+    assert texts[0].startswith("*All branches* (2 branches)\nGross sales: *₹1,180.00*")
+    assert [t.split("\n")[0] for t in texts[1:]] == [
+        "*Old Airport Road*",
+        "*Indiranagar*",
+    ]
