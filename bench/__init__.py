@@ -1,0 +1,1 @@
+"""Chain-scale benchmarks: seed a PostgreSQL database, time every job, time sends."""
