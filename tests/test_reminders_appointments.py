@@ -256,19 +256,25 @@ def test_one_bad_recipient_never_stops_the_others(call_job, senders, branch, mas
     assert statuses[(fine.id, "push")] == statuses[(fine.id, "email")] == ("sent", None)
 
 
-def test_rejected_address_is_not_retried_but_other_channel_is_kept(
+def test_rejected_address_is_tried_three_times_and_push_goes_once(
     call_job, senders, clock, branch, massage
 ):
     rejected = customer_with_push(email="bounce@example.com")
     f.booking(rejected, branch, f.at("2026-12-05 12:00"), service=massage)
     senders.email.by_address["bounce@example.com"] = Result(Outcome.PERMANENT, "422")
-    call_job(JOB)
-    clock.advance(minutes=15)
+    responses = []
+    for _ in range(4):
+        responses.append(call_job(JOB).get_json())
+        clock.advance(minutes=15)
 
-    response = call_job(JOB)
-
-    assert response.get_json() == {"success": True, "processed": 0}
+    assert (
+        responses
+        == [{"success": True, "processed": 1}] + [{"success": True, "processed": 0}] * 3
+    )
+    assert senders.email.calls == 3
     assert len(senders.push.sent) == 1
+    email_row = NotificationLog.get(NotificationLog.channel == "email")
+    assert (email_row.status, email_row.attempts) == ("failed", 3)
 
 
 def test_transient_email_failure_answers_500_and_the_retry_sends_only_that(
