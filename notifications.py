@@ -311,6 +311,7 @@ def combine(answers):
     Delivered to any browser counts as sent, so a retry never repeats it on
     the ones that got it; otherwise the most retryable failure wins.
     """
+    answers = [answer for answer in answers if not answer.gone]
     for outcome in (Outcome.SENT, Outcome.NOOP, Outcome.TRANSIENT, Outcome.PERMANENT):
         for answer in answers:
             if answer.outcome is outcome:

@@ -270,3 +270,21 @@ def test_two_threads_claiming_the_same_notice_send_it_once(
     assert (
         NotificationLog.select().where(NotificationLog.status == "sent").count() == 50
     )
+
+
+def test_recipient_whose_every_subscription_is_gone_is_skipped(make_ctx, senders):
+    customer = f.customer()
+    dead = f.push_subscription(customer, endpoint="https://push.example.test/dead")
+    senders.push.by_endpoint[dead.endpoint] = Result(
+        Outcome.PERMANENT, "410 Gone", gone=True
+    )
+
+    tally = make_ctx().notify([notice_for(customer, email=False)])
+
+    assert tally.processed == 0
+    row = NotificationLog.get()
+    assert (row.status, row.last_error) == (
+        "skipped",
+        "every push subscription is gone",
+    )
+    assert PushSubscription.select().count() == 0
