@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from models import SpaMembership
+from models import NotificationLog, PushSubscription, SpaMembership
 from senders import Outcome, Result
 from tests import factories as f
 from tests.reminder_support import log_rows
@@ -192,5 +192,10 @@ def test_one_bad_recipient_never_stops_the_others(app, call_job, senders):
     assert response.status_code == 200
     assert response.get_json() == {"success": True, "processed": 1}
     assert pushed_ids(senders) == [fine.id]
-    statuses = {row[0].split(":")[1]: row[2] for row in log_rows()}
-    assert sorted(statuses.values()) == ["failed", "sent", "skipped"]
+    statuses = {row.recipient_id: row.status for row in NotificationLog.select()}
+    assert statuses == {dead.id: "skipped", unreachable.id: "skipped", fine.id: "sent"}
+    assert (
+        not PushSubscription.select()
+        .where(PushSubscription.customer == dead.id)
+        .exists()
+    )
