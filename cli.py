@@ -3,10 +3,12 @@
 import json
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import wraps
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from qstash.errors import QStashError
 
 from clock import IST, as_utc, format_ist, utc_iso
 from exceptions import ConfigurationError
@@ -36,9 +38,6 @@ def connected():
 
 def fail_clearly(command):
     """Turn a missing setting or a refusal by QStash into a one-line error."""
-    from functools import wraps
-
-    from qstash.errors import QStashError
 
     @wraps(command)
     def wrapper(*args, **kwargs):
@@ -128,7 +127,7 @@ def jobs_list():
 
 
 @jobs_cli.command("run")
-@click.argument("name", type=JOB_NAMES)
+@click.argument("name", type=JOB_NAMES, metavar="NAME")
 @click.option("--at", "at", help="ISO-8601 instant to run as of (naive = IST).")
 @click.option("--payload", default=None, help="JSON object, the request body.")
 def jobs_run(name, at, payload):
@@ -151,7 +150,7 @@ def jobs_run(name, at, payload):
 
 
 @jobs_cli.command("sign")
-@click.argument("name", type=JOB_NAMES)
+@click.argument("name", type=JOB_NAMES, metavar="NAME")
 @click.option("--payload", default=None, help="JSON object, the request body.")
 @click.option(
     "--url",
@@ -184,7 +183,7 @@ def jobs_sign(name, payload, url, ttl):
 
 
 @jobs_cli.command("history")
-@click.argument("name", type=JOB_NAMES, required=False)
+@click.argument("name", type=JOB_NAMES, metavar="[NAME]", required=False)
 @click.option("--limit", default=20, show_default=True, help="How many runs.")
 def jobs_history(name, limit):
     """The latest runs, and each scheduled job's last success; stale ones flagged."""
@@ -241,7 +240,7 @@ def jobs_history(name, limit):
 
 
 @jobs_cli.command("enqueue")
-@click.argument("name", type=JOB_NAMES)
+@click.argument("name", type=JOB_NAMES, metavar="NAME")
 @click.option("--payload", default=None, help="JSON object naming the record.")
 @click.option("--not-before", help="ISO-8601 instant to deliver at (naive = IST).")
 @click.option("--dedup-id", help="Deduplication id; default: job + payload digest.")
@@ -288,14 +287,13 @@ def schedules_sync(dry_run):
             f"- delete {schedule.schedule_id}: {schedule.cron}, "
             f"{schedule.destination} (not in the catalog)"
         )
-    verb = "would be" if dry_run else "were"
     click.echo(
         f"schedules: {len(plan.create)} to create, {len(plan.update)} to update, "
         f"{len(plan.delete)} to delete, {len(plan.unchanged)} unchanged"
     )
     if dry_run:
         click.echo(
-            f"dry run: nothing was changed ({plan.changes} change(s) {verb} made)"
+            f"dry run: nothing was changed ({plan.changes} change(s) would be made)"
         )
 
 
