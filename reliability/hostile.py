@@ -33,6 +33,9 @@ FORGED = (
 )
 
 
+GUESSED_KEY = "sig_" + "0123456789abcdef" * 2
+
+
 @dataclass(frozen=True)
 class Hostile:
     method: str
@@ -75,7 +78,7 @@ def prepare(hostile, base_url, current_key, next_key, max_body):
             url.replace("://", "://evil.", 1), body, current_key
         ),
         "expired": lambda: tokens.sign(url, body, current_key, exp=1_000_000_000),
-        "guessed key": lambda: tokens.sign(url, body, "qstash-key-guess-0000000000"),
+        "guessed key": lambda: tokens.sign(url, body, GUESSED_KEY),
         "empty key": lambda: tokens.signed_with(b"", url, body),
         "alg none": lambda: tokens.unsigned(url, body),
     }[hostile.signature]()
@@ -90,6 +93,19 @@ def prepare(hostile, base_url, current_key, next_key, max_body):
         and _utf8(body)
     )
     return Prepared(headers, runs_job)
+
+
+def expected_status(hostile, prepared, max_body):
+    """The one answer the service may give to this request."""
+    if hostile.route is None:
+        return 404
+    if hostile.method == "OPTIONS":
+        return 200
+    if hostile.method != "POST":
+        return 405
+    if len(hostile.body) > max_body:
+        return 413
+    return 200 if prepared.runs_job else 401
 
 
 def _other(route):

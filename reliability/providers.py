@@ -8,8 +8,10 @@ call, 429 with Retry-After, stall a push past the client's timeout, or hold
 a call open (after accepting it) until released, for a crash in between.
 """
 
+import base64
 import json
 import logging
+import secrets
 import threading
 import time
 import uuid
@@ -17,14 +19,57 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import http_ece
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 log = logging.getLogger(__name__)
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Browser:
+    """A push subscription's keys, as a browser holds them."""
+
+    token: str  # the last part of the endpoint path
+    private_key: object
+    auth: bytes
+
+    @classmethod
+    def new(cls):
+        return cls(
+            secrets.token_hex(12),
+            ec.generate_private_key(ec.SECP256R1()),
+            secrets.token_bytes(16),
+        )
+
+    @property
+    def p256dh(self):
+        point = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return b64url(point)
+
+    @property
+    def auth_key(self):
+        return b64url(self.auth)
+
+    def read(self, body):
+        """The push's JSON payload, decrypted as the browser would."""
+        data = http_ece.decrypt(
+            body, private_key=self.private_key, auth_secret=self.auth
+        )
+        return data.decode()
 
 
 @dataclass(frozen=True)
 class Receipt:
     channel: str  # email, push, slack, heartbeat
-    recipient: str  # email address, push subscription id, slack target, job
-    subject: str  # email subject, slack text, heartbeat kind; "" for push
+    recipient: str  # email address, push endpoint token, slack target, job
+    subject: str  # email subject, push payload, slack text, heartbeat kind
     key: str  # Idempotency-Key header, when there was one
     phase: str
 
@@ -42,19 +87,29 @@ class Faults:
     slow_seconds: float = 0.0  # every accepted call takes this long
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A caller that hangs up (a killed worker, a client timeout) is expected."""
+
+    def handle_error(self, request, client_address):
+        log.info("providers: a caller from %s hung up", client_address[0])
+
+
 class Providers:
     """The server, its receipts and its faults; start() and stop() it."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.receipts = []
+        self.browsers = {}  # endpoint token -> Browser, to read pushes
         self.faults = Faults()
         self.phase = "-"
         self.email_calls = 0
         self.injected = Counter()  # fault kind -> times it fired
+        self.keys = set()  # Idempotency-Keys of accepted email calls
+        self.absorbed = 0  # emails a repeated Idempotency-Key kept from going out
         self.held = threading.Event()  # set when a call is being held
         self.release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.server = QuietServer(("127.0.0.1", 0), _handler_for(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -71,6 +126,12 @@ class Providers:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+    def browser(self):
+        """A new subscription's keys and endpoint: (Browser, endpoint URL)."""
+        browser = Browser.new()
+        self.browsers[browser.token] = browser
+        return browser, f"{self.url}/push/{browser.token}"
 
     def begin(self, phase, **faults):
         """Start counting a new phase, with these faults armed."""
@@ -104,6 +165,12 @@ class Providers:
         with self.lock:
             self.receipts.extend(receipts)
 
+    def _seen_key(self, key):
+        with self.lock:
+            seen = key in self.keys
+            self.keys.add(key)
+            return seen
+
     def _next_email_call(self):
         with self.lock:
             self.email_calls += 1
@@ -124,7 +191,7 @@ def _handler_for(providers):
             if path.startswith("/resend/"):
                 return self._email(path, body)
             if path.startswith("/push/"):
-                return self._push(path)
+                return self._push(path, body)
             if path.startswith("/slack/"):
                 return self._slack(path, body)
             if path.startswith("/heartbeat/"):
@@ -151,6 +218,14 @@ def _handler_for(providers):
             payload = json.loads(body or b"null")
             emails = payload if isinstance(payload, list) else [payload]
             key = self.headers.get("Idempotency-Key") or ""
+            if key and providers._seen_key(key):
+                # Resend answers a repeated key with the first answer and sends
+                # nothing again (for 24 hours).
+                providers.absorbed += len(emails)
+                data = [{"id": f"repeat-{i}"} for i in range(len(emails))]
+                if path.endswith("/batch"):
+                    return self._answer(200, {"data": data})
+                return self._answer(200, data[0])
             providers._record(
                 Receipt("email", to, e.get("subject", ""), key, providers.phase)
                 for e in emails
@@ -166,7 +241,7 @@ def _handler_for(providers):
                 return self._answer(200, {"data": ids})
             return self._answer(200, ids[0])
 
-        def _push(self, path):
+        def _push(self, path, body):
             faults = providers.faults
             if faults.push_stall > 0:
                 with providers.lock:
@@ -175,8 +250,14 @@ def _handler_for(providers):
                 time.sleep(faults.stall_seconds)
                 self.close_connection = True
                 return
-            subscription = path.rsplit("/", 1)[-1]
-            providers._record([Receipt("push", subscription, "", "", providers.phase)])
+            token = path.rsplit("/", 1)[-1]
+            browser = providers.browsers.get(token)
+            try:
+                payload = browser.read(body) if browser else ""
+            except Exception:  # a push the browser cannot read is refused
+                providers.injected["unreadable push"] += 1
+                return self._answer(400, {"message": "cannot decrypt"})
+            providers._record([Receipt("push", token, payload, "", providers.phase)])
             self._slow()
             return self._answer(201, None)
 
