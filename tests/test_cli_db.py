@@ -4,6 +4,7 @@ import shutil
 import uuid
 
 import pytest
+from playhouse.migrations import Migration
 
 from app import create_app
 from clock import FixedClock
@@ -12,6 +13,7 @@ from ops.migrate import DIRECTORY, migrate
 from tests.conftest import DEFAULT_NOW, _admin_connection, pg_url_for
 
 PLATFORM_TABLES = [m._meta.table_name for m in PLATFORM_MODELS]
+MIGRATIONS = [m.name for m in Migration.load_directory(DIRECTORY)]
 
 
 @pytest.fixture
@@ -63,9 +65,10 @@ def test_migrate_creates_the_platform_tables_and_applies_the_migrations(cli):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         *[f"db: created platform table {name}" for name in PLATFORM_TABLES],
-        "db: applied migration 0001_job_run",
+        *[f"db: applied migration {name}" for name in MIGRATIONS],
         "db: schema is up to date",
     ]
+    assert MIGRATIONS[0] == "0001_job_run"
     assert tables() == {m._meta.table_name for m in ALL_MODELS} | {"schema_migration"}
 
 
@@ -109,7 +112,7 @@ def test_migrate_keeps_a_job_run_table_made_before_migrations_existed(cli, empty
     result = cli("db", "migrate")
 
     assert result.output.splitlines() == [
-        "db: applied migration 0001_job_run",
+        *[f"db: applied migration {name}" for name in MIGRATIONS],
         "db: schema is up to date",
     ]
     with db.connection_context():
@@ -119,7 +122,7 @@ def test_migrate_keeps_a_job_run_table_made_before_migrations_existed(cli, empty
 def test_a_new_migration_is_applied_once(empty_app, tmp_path):
     directory = tmp_path / "migrations"
     shutil.copytree(DIRECTORY, directory, ignore=shutil.ignore_patterns("__*"))
-    (directory / "0002_job_run_duration.py").write_text(
+    (directory / "9999_job_run_duration.py").write_text(
         '"""Add job_run.duration_ms."""\n'
         "from peewee import IntegerField\n\n\n"
         "def up(migrator, db):\n"
