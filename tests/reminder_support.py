@@ -1,13 +1,11 @@
 """Helpers for the notification job tests: direct runs, query counts, races."""
 
-import json
 import threading
 
 from playhouse.test_utils import count_queries
 
 from jobs.catalog import BY_NAME
 from jobs.context import Budget, JobContext
-from messages import PUSH_LIMIT
 from models import NotificationLog, db
 
 
@@ -60,18 +58,3 @@ def log_rows():
         NotificationLog.dedupe_key, NotificationLog.channel, NotificationLog.status
     )
     return sorted(query.tuples())
-
-
-def push_payload_bytes(message):
-    """The size of a push's JSON payload, non-ASCII escaped (the worst case)."""
-    payload = {
-        "title": message.title,
-        "body": message.body,
-        "url": message.url,
-        "tag": message.tag,
-    }
-    return len(json.dumps(payload).encode())
-
-
-def fits_push_limit(message):
-    return push_payload_bytes(message) < PUSH_LIMIT

@@ -1,13 +1,16 @@
 """appointment-reminders: the 24 h and 1 h reminders (JOBS.md section 5)."""
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from messages import PUSH_LIMIT
 from models import Booking, NotificationLog, PushSubscription
 from senders import Outcome, Result
+from senders.push import push_payload
 from tests import factories as f
-from tests.reminder_support import fits_push_limit, log_rows
+from tests.reminder_support import log_rows
 
 JOB = "appointment-reminders"
 # The default clock: Friday 4 December 2026, 15:30 IST.
@@ -353,11 +356,13 @@ def test_push_payload_stays_under_3_kb_with_very_long_names(call_job, senders):
     branch = f.branch(name="Koramangala " * 80)
     service = f.service(name="Deep tissue ✨ " * 200)
     customer = customer_with_push("🌸" * 300)
-    f.booking(customer, branch, f.at("2026-12-04 16:00"), service=service)
+    booking = f.booking(customer, branch, f.at("2026-12-04 16:00"), service=service)
 
     call_job(JOB)
 
     [(_, push)] = senders.push.sent
-    assert fits_push_limit(push)
-    assert push.body.endswith("…")
-    assert push.url.startswith("https://theroyalglow.in/bookings/")
+    payload = json.loads(push_payload(push))
+    assert len(push_payload(push)) <= PUSH_LIMIT
+    assert payload["title"] == "Your appointment starts soon"
+    assert payload["body"].startswith("🌸🌸🌸") and payload["body"].endswith("…")
+    assert payload["url"] == f"https://theroyalglow.in/bookings/{booking.id}"
