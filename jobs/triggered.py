@@ -25,6 +25,7 @@ from models import (
     Branch,
     Customer,
     Invoice,
+    NotificationLog,
     Service,
     SpaMembership,
     Staff,
@@ -51,6 +52,32 @@ def payload_id(payload, key):
     if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
         return None
     return value if value.isprintable() else None
+
+
+def notify(ctx, notices):
+    """Deliver notices once; if another delivery holds some, defer to a retry."""
+    tally = ctx.notify(notices)
+    defer_if_held(ctx, notices)
+    return tally
+
+
+def defer_if_held(ctx, notices):
+    """Answer 503 + Retry-After if another delivery holds one of these notices.
+
+    A row still `pending` after this run's sends is held by a delivery
+    running now, or by one that died mid-send and whose lease has not run
+    out. A scheduled job would find it again on its next run; a triggered
+    one has no next run, so QStash must come back for it rather than take a
+    200 as done.
+    """
+    keys = [notice.dedupe_key for notice in notices]
+    if not keys:
+        return
+    Log = NotificationLog
+    held = Log.select().where(Log.dedupe_key.in_(keys), Log.status == "pending")
+    if held.exists():
+        log.info("%s: another delivery holds this notice, come back later", ctx.job)
+        raise ctx.budget.exceeded()
 
 
 def post_service_followup(ctx):
@@ -86,7 +113,7 @@ def post_service_followup(ctx):
             review_url=_link(ctx.config["REVIEW_URL"], booking=booking.id),
         ),
     )
-    tally = ctx.notify([notice])
+    tally = notify(ctx, [notice])
 
     return {"success": True, "sent": tally.processed > 0}
 
@@ -102,7 +129,7 @@ def stale_booking_alert(ctx):
     if booking is None:
         return _stale_answer("none", 0)
     if booking.status == "rejected" and booking.status_reason == AUTO_REJECT_REASON:
-        tally = ctx.notify(_rejection_notices(ctx, booking))
+        tally = notify(ctx, _rejection_notices(ctx, booking))
         return _stale_answer("none", tally.processed)
     if booking.status != "pending":
         return _stale_answer("none", 0)
@@ -121,11 +148,11 @@ def stale_booking_alert(ctx):
             log.info("%s: %s left pending no longer, not rejected", ctx.job, booking.id)
             return _stale_answer("none", 0)
         log.info("%s: %s auto-rejected", ctx.job, booking.id)
-        tally = ctx.notify(_rejection_notices(ctx, booking))
+        tally = notify(ctx, _rejection_notices(ctx, booking))
         return _stale_answer("rejected", tally.processed)
 
     staff = receptionists(booking.branch_id)
-    tally = ctx.notify([_pending_alert(ctx, booking, person) for person in staff])
+    tally = notify(ctx, [_pending_alert(ctx, booking, person) for person in staff])
     return _stale_answer("alerted", tally.processed)
 
 
@@ -216,7 +243,7 @@ def noshow_check(ctx):
         )
         for person in receptionists(booking.branch_id)
     ]
-    tally = ctx.notify(notices)
+    tally = notify(ctx, notices)
 
     return {"success": True, "notified": tally.processed}
 
@@ -260,7 +287,7 @@ def membership_expired_notice(ctx):
             renew_url=f"{ctx.config['APP_URL']}/memberships/{membership.id}",
         ),
     )
-    tally = ctx.notify([notice])
+    tally = notify(ctx, [notice])
 
     return {"success": True, "sent": tally.processed > 0}
 
@@ -297,7 +324,8 @@ def invoice_pdf(ctx):
     )
     claimed = claim(ctx, [notice])
     if not claimed:
-        log.info("%s: %s is emailed or being emailed already", ctx.job, invoice.id)
+        defer_if_held(ctx, [notice])
+        log.info("%s: %s was emailed already", ctx.job, invoice.id)
         return _invoice_answer()
 
     pair = (notice.dedupe_key, "email")

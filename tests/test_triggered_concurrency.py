@@ -2,7 +2,9 @@
 
 QStash may deliver one message twice at the same moment. Each delivery here
 runs on its own thread with its own connection and JobContext, released
-together by a barrier; between them they must send what one would.
+together by a barrier; between them they must send what one would. The one
+that loses either finds the work done, or finds it still held by the other
+and defers (503) so that QStash comes back.
 """
 
 import threading
@@ -11,9 +13,10 @@ from datetime import timedelta
 import pytest
 
 from devtools.fake_invoicing import FakeInvoicingServer
+from exceptions import BudgetExceeded
 from jobs import triggered
 from jobs.context import Budget, JobContext
-from models import Booking, Invoice, db
+from models import Booking, Invoice, JobRun, NotificationLog, db
 from senders.invoicing import InvoicingClient
 from tests import factories as f
 from tests.triggered_support import SIGNING_SECRET, local_session
@@ -25,9 +28,9 @@ def postgres_only(backend):
         pytest.skip("SQLite serialises every writer; the race needs PostgreSQL")
 
 
-def deliver_twice(app, senders, clock, job, run, payload):
-    """Run `run` on two threads at once; return both answers."""
-    barrier = threading.Barrier(2)
+def deliver(app, senders, clock, job, run, payload, times=2):
+    """Run `run` on `times` threads at once; answers, "deferred" for a 503."""
+    barrier = threading.Barrier(times)
     answers, errors = [], []
 
     def delivery():
@@ -43,16 +46,26 @@ def deliver_twice(app, senders, clock, job, run, payload):
                 )
                 barrier.wait(timeout=10)
                 answers.append(run(ctx))
+        except BudgetExceeded:
+            answers.append("deferred")
         except Exception as error:  # surfaced by the assertion below
             errors.append(error)
 
-    threads = [threading.Thread(target=delivery) for _ in range(2)]
+    threads = [threading.Thread(target=delivery) for _ in range(times)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
     assert errors == []
     return answers
+
+
+def assert_done_once(answers, done, nothing):
+    """One delivery did the work; the other found it done, or held and deferred."""
+    assert done in answers
+    others = list(answers)
+    others.remove(done)
+    assert others in ([nothing], ["deferred"])
 
 
 @pytest.fixture
@@ -71,17 +84,15 @@ def test_simultaneous_review_requests_send_one_email(
 ):
     branch, customer = scene
     booking = f.booking(customer, branch, clock.now(), status="completed")
+    job = ("post-service-followup", triggered.post_service_followup)
+    payload = {"bookingId": booking.id}
 
-    answers = deliver_twice(
-        app,
-        senders,
-        clock,
-        "post-service-followup",
-        triggered.post_service_followup,
-        {"bookingId": booking.id},
-    )
+    answers = deliver(app, senders, clock, *job, payload)
+    retry = deliver(app, senders, clock, *job, payload, times=1)
 
-    assert sorted(a["sent"] for a in answers) == [False, True]
+    nothing = {"success": True, "sent": False}
+    assert_done_once(answers, {"success": True, "sent": True}, nothing)
+    assert retry == [nothing]
     assert [e.to for e in senders.email.sent] == ["priya@x.in"]
 
 
@@ -96,46 +107,46 @@ def test_simultaneous_stale_alerts_reject_once_and_notify_once(
         status="pending",
         created_at=clock.now() - timedelta(hours=30),
     )
+    job = ("stale-booking-alert", triggered.stale_booking_alert)
+    payload = {"bookingId": booking.id}
 
-    answers = deliver_twice(
-        app,
-        senders,
-        clock,
-        "stale-booking-alert",
-        triggered.stale_booking_alert,
-        {"bookingId": booking.id},
+    answers = deliver(app, senders, clock, *job, payload)
+    retry = deliver(app, senders, clock, *job, payload, times=1)
+
+    nothing = {"success": True, "action": "none", "notified": 0}
+    assert_done_once(
+        answers, {"success": True, "action": "rejected", "notified": 1}, nothing
     )
-
-    assert sorted((a["action"], a["notified"]) for a in answers) == [
-        ("none", 0),
-        ("rejected", 1),
-    ]
+    assert retry == [nothing]
     assert Booking.get_by_id(booking.id).status == "rejected"
     assert len(senders.email.sent) == 1 and len(senders.push.sent) == 1
 
 
 @pytest.mark.parametrize(
-    "job, run",
+    "job, run, status",
     [
-        ("stale-booking-alert", triggered.stale_booking_alert),
-        ("noshow-check", triggered.noshow_check),
+        ("stale-booking-alert", triggered.stale_booking_alert, "pending"),
+        ("noshow-check", triggered.noshow_check, "confirmed"),
     ],
 )
 def test_simultaneous_receptionist_alerts_push_each_person_once(
-    postgres_only, app, senders, clock, scene, job, run
+    postgres_only, app, senders, clock, scene, job, run, status
 ):
     branch, customer = scene
     booking = f.booking(
         customer,
         branch,
         clock.now() - timedelta(hours=2),
-        status="pending" if job == "stale-booking-alert" else "confirmed",
+        status=status,
         created_at=clock.now() - timedelta(hours=3),
     )
 
-    answers = deliver_twice(app, senders, clock, job, run, {"bookingId": booking.id})
+    answers = deliver(app, senders, clock, job, run, {"bookingId": booking.id})
+    retry = deliver(app, senders, clock, job, run, {"bookingId": booking.id}, times=1)
 
-    assert sum(a["notified"] for a in answers) == 2
+    counted = [a["notified"] for a in answers if a != "deferred"]
+    assert sum(counted) == 2
+    assert retry[0]["notified"] == 0
     assert sorted(t.endpoint for t, _ in senders.push.sent) == [
         "https://push.example.test/stf_a",
         "https://push.example.test/stf_b",
@@ -146,17 +157,15 @@ def test_simultaneous_expired_notices_send_one_email(
     postgres_only, app, senders, clock, scene
 ):
     membership = f.membership(scene[1], clock.now() - timedelta(hours=1))
+    job = ("membership-expired-notice", triggered.membership_expired_notice)
+    payload = {"membershipId": membership.id}
 
-    answers = deliver_twice(
-        app,
-        senders,
-        clock,
-        "membership-expired-notice",
-        triggered.membership_expired_notice,
-        {"membershipId": membership.id},
-    )
+    answers = deliver(app, senders, clock, *job, payload)
+    retry = deliver(app, senders, clock, *job, payload, times=1)
 
-    assert sorted(a["sent"] for a in answers) == [False, True]
+    nothing = {"success": True, "sent": False}
+    assert_done_once(answers, {"success": True, "sent": True}, nothing)
+    assert retry == [nothing]
     assert len(senders.email.sent) == 1
 
 
@@ -165,26 +174,64 @@ def test_simultaneous_invoice_deliveries_render_once_and_email_once(
 ):
     branch, customer = scene
     invoice = f.invoice(customer, branch, paid_at=clock.now())
+    job = ("invoice-pdf", triggered.invoice_pdf)
+    payload = {"invoiceId": invoice.id}
 
     with FakeInvoicingServer(SIGNING_SECRET) as service:
         senders.invoicing = InvoicingClient(
             {"INVOICING_URL": service.url, "INVOICING_SIGNING_SECRET": SIGNING_SECRET},
             session=local_session(),
         )
-        answers = deliver_twice(
-            app,
-            senders,
-            clock,
-            "invoice-pdf",
-            triggered.invoice_pdf,
-            {"invoiceId": invoice.id},
-        )
+        answers = deliver(app, senders, clock, *job, payload)
+        retry = deliver(app, senders, clock, *job, payload, times=1)
 
-    assert sorted((a["sent"], a["attached"]) for a in answers) == [
-        (False, False),
-        (True, True),
-    ]
+    nothing = {"success": True, "attached": False, "reason": None, "sent": False}
+    done = {"success": True, "attached": True, "reason": None, "sent": True}
+    assert_done_once(answers, done, nothing)
+    assert retry == [nothing]
     assert len(service.renders) == 1
     assert Invoice.get_by_id(invoice.id).pdf_url.startswith(service.url)
     [email] = senders.email.sent
     assert len(email.attachments) == 1
+
+
+def held_by_a_crashed_run(key, customer, at):
+    """The row a delivery claimed and never marked: it died mid-send."""
+    NotificationLog.create(
+        dedupe_key=key,
+        channel="email",
+        type="test",
+        recipient_type="customer",
+        recipient_id=customer.id,
+        status="pending",
+        attempts=1,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+@pytest.mark.parametrize(
+    "route, key, payload",
+    [
+        ("post-service-followup", "review-request:bk_done", {"bookingId": "bk_done"}),
+        ("invoice-pdf", "invoice:inv_done", {"invoiceId": "inv_done"}),
+    ],
+)
+def test_notice_held_by_another_delivery_makes_qstash_come_back(
+    call_job, senders, clock, scene, route, key, payload
+):
+    branch, customer = scene
+    start = clock.now() - timedelta(hours=25)
+    f.booking(customer, branch, start, id="bk_done", status="completed")
+    f.invoice(customer, branch, paid_at=clock.now(), id="inv_done")
+    held_by_a_crashed_run(key, customer, clock.now() - timedelta(minutes=1))
+
+    held = call_job(route, payload)
+    clock.advance(minutes=10)
+    after_the_lease = call_job(route, payload)
+
+    assert (held.status_code, held.headers["Retry-After"]) == (503, "30")
+    assert JobRun.select().order_by(JobRun.id).first().outcome == "deferred"
+    assert after_the_lease.status_code == 200
+    assert after_the_lease.get_json()["sent"] is True
+    assert [e.to for e in senders.email.sent] == ["priya@x.in"]
