@@ -12,6 +12,7 @@ recipients it holds. Pushes go out on a bounded thread pool, emails through
 the sender's batch call.
 """
 
+import contextvars
 import hashlib
 import logging
 from collections import defaultdict
@@ -284,7 +285,7 @@ def _start_pushes(ctx, pool, notices, results):
         if ctx.budget.spent():
             break
         pending[notice.dedupe_key] = [
-            (target, pool.submit(_guard, ctx.senders.push.send, target, notice.push))
+            (target, _submit(pool, ctx.senders.push.send, target, notice.push))
             for target in subscriptions
         ]
     return pending
@@ -340,6 +341,11 @@ def push_targets(notices):
         else:
             found[("staff", row.staff)].append(target)
     return found
+
+
+def _submit(pool, send, *args):
+    """Run a send on the pool with the caller's log fields (job, message id)."""
+    return pool.submit(contextvars.copy_context().run, _guard, send, *args)
 
 
 def _guard(send, *args, many=None):
