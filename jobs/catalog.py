@@ -38,7 +38,7 @@ JOBS = [
         "appointment-reminders",
         reminders.appointment_reminders,
         "24 h and 1 h reminders for confirmed bookings (push + email)",
-        cron="*/15 2-16 * * *",  # 07:30-22:15 IST covers 08:00-22:00
+        cron="CRON_TZ=Asia/Kolkata */15 8-21 * * *",  # 08:00-21:45 IST
         period=MINUTES_15,
     ),
     JobSpec(

@@ -64,8 +64,8 @@ def test_list_shows_every_job_with_its_cron_in_utc_and_ist_and_last_run(cli):
     lines = [" ".join(line.split()) for line in result.output.splitlines()]
     assert lines[0] == "JOB KIND CRON (UTC) IST LAST RUN (IST)"
     assert lines[1] == (
-        "appointment-reminders scheduled */15 2-16 * * * "
-        "every 15 min 07:30-22:15 daily 2026-12-04 15:30 failed"
+        "appointment-reminders scheduled CRON_TZ=Asia/Kolkata */15 8-21 * * * "
+        "every 15 min 08:00-21:45 daily 2026-12-04 15:30 failed"
     )
     assert lines[2] == "membership-expiry scheduled 0 19 * * * 00:30 daily never"
     assert lines[8] == "weekly-report scheduled 30 3 * * 1 09:00 on Mon never"
