@@ -7,7 +7,7 @@ from ops.cron import describe_ist, parse
 
 # The IST times in the product document (spec/background-jobs.txt).
 IST_TIMES = {
-    "appointment-reminders": "every 15 min 07:30-22:15 daily",
+    "appointment-reminders": "every 15 min 08:00-21:45 daily",
     "membership-expiry": "00:30 daily",
     "birthday-emails": "09:30 daily",
     "lead-followups": "10:30 daily",
