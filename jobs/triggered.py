@@ -145,7 +145,7 @@ def stale_booking_alert(ctx):
             .execute()
         )
         if not changed:
-            log.info("%s: %s left pending no longer, not rejected", ctx.job, booking.id)
+            log.info("%s: %s changed meanwhile, not rejected", ctx.job, booking.id)
             return _stale_answer("none", 0)
         log.info("%s: %s auto-rejected", ctx.job, booking.id)
         tally = notify(ctx, _rejection_notices(ctx, booking))
@@ -344,7 +344,7 @@ def invoice_pdf(ctx):
         ctx.job,
         invoice.id,
         "sent" if sent else results[pair].outcome.value,
-        "attached" if pdf.attachment else (pdf.reason or "not needed"),
+        "attached" if pdf.attachment is not None else (pdf.reason or "not needed"),
     )
     return _invoice_answer(pdf.attachment is not None, pdf.reason, sent)
 
@@ -499,7 +499,7 @@ def _pdf_filename(number):
 def receptionists(branch_id):
     """Active receptionists of a branch, those without a branch included."""
     return list(
-        Staff.select(Staff.id, Staff.name)
+        Staff.select(Staff.id)
         .where(
             Staff.is_active == True,  # noqa: E712 (SQL, not Python)
             Staff.role == "receptionist",
