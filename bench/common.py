@@ -41,6 +41,19 @@ def with_database(url, name):
     return parsed._replace(path="/" + name).geturl()
 
 
+def recreate_database(url):
+    """Drop the database the URL names, if it exists, and create it empty."""
+    import psycopg2
+
+    name = database_name(url)
+    admin = psycopg2.connect(with_database(url, "postgres"), connect_timeout=5)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
 def connect(url):
     """Bind the models to the bench database and open a connection."""
     db.initialize(make_database(url, pool_size=2))
