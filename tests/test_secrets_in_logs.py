@@ -6,16 +6,14 @@ The real senders talk to the fake providers of reliability/providers.py on
 every way they can; then everything the service wrote down is scanned.
 """
 
-import base64
 import logging
 import secrets
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from jobs.catalog import JOBS
 from models import JobRun, NotificationLog
+from reliability.harness import vapid_key
 from reliability.providers import Providers
 from settings import heartbeat_setting
 from tests import factories as f
@@ -26,27 +24,7 @@ SLACK_SECRET = "B0SECRET/" + secrets.token_hex(12)
 HEARTBEAT_TOKEN = "hb" + secrets.token_hex(10)
 
 
-def b64url(raw):
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def new_private_key():
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-VAPID_KEY = b64url(new_private_key().private_numbers().private_value.to_bytes(32))
-
-
-def browser_keys():
-    """(p256dh, auth) as a browser makes them for a subscription."""
-    point = (
-        new_private_key()
-        .public_key()
-        .public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-    )
-    return b64url(point), b64url(secrets.token_bytes(16))
+VAPID_KEY = vapid_key()
 
 
 @pytest.fixture
@@ -96,9 +74,10 @@ def people(app, providers):
     found = []
     for _ in range(3):
         customer = f.customer(email=f"{secrets.token_hex(5)}@gmail.test")
-        p256dh, auth = browser_keys()
-        endpoint = f"{providers.url}/push/{secrets.token_hex(12)}"
-        f.push_subscription(customer, endpoint=endpoint, p256dh=p256dh, auth=auth)
+        browser, endpoint = providers.browser()
+        f.push_subscription(
+            customer, endpoint=endpoint, p256dh=browser.p256dh, auth=browser.auth_key
+        )
         f.booking(customer, branch, f.at("2026-12-04 16:00"))
         found.append((customer.email, endpoint))
     recipient = f.report_recipient(email=f"{secrets.token_hex(5)}@theroyalglow.in")
