@@ -97,7 +97,7 @@ def test_simultaneous_review_requests_send_one_email(
 
 
 def test_simultaneous_stale_alerts_reject_once_and_notify_once(
-    postgres_only, app, senders, clock, scene
+    postgres_only, app, senders, clock, scene, caplog
 ):
     branch, customer = scene
     booking = f.booking(
@@ -113,12 +113,18 @@ def test_simultaneous_stale_alerts_reject_once_and_notify_once(
     answers = deliver(app, senders, clock, *job, payload)
     retry = deliver(app, senders, clock, *job, payload, times=1)
 
-    nothing = {"success": True, "action": "none", "notified": 0}
-    assert_done_once(
-        answers, {"success": True, "action": "rejected", "notified": 1}, nothing
-    )
-    assert retry == [nothing]
-    assert Booking.get_by_id(booking.id).status == "rejected"
+    # The delivery that rejects may lose the customer's notice to the other
+    # one, which then finishes it as a retry would (action "none", notified 1)
+    # while the rejecter defers; either way the booking is rejected once and
+    # the customer told once.
+    answered = [a for a in answers if a != "deferred"]
+    assert [a["action"] for a in answered].count("rejected") <= 1
+    rejections = [r for r in caplog.records if r.getMessage().endswith("auto-rejected")]
+    assert len(rejections) == 1
+    assert sum(a["notified"] for a in answered) == 1
+    assert retry == [{"success": True, "action": "none", "notified": 0}]
+    row = Booking.get_by_id(booking.id)
+    assert (row.status, row.status_reason) == ("rejected", triggered.AUTO_REJECT_REASON)
     assert len(senders.email.sent) == 1 and len(senders.push.sent) == 1
 
 
