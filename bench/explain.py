@@ -80,7 +80,7 @@ def main(argv=None):
     with app.app_context():
         db.connect(reuse_if_open=True)
         now = read_meta()["now"]
-        seen = statements_of(app, job, now, payload_for(job), setup)
+        seen = statements_of(app, job, now, payload_for(label), setup)
 
         by_text = defaultdict(lambda: [0, 0.0])
         for seconds, sql, _ in seen:

@@ -435,14 +435,17 @@ def membership_expired_notice(cur, p):
 
 
 def invoice_pdf(cur, p):
-    due = """
+    payload = p["payload"]
+    by = "i.id" if "invoiceId" in payload else "i.booking_id"
+    due = f"""
     SELECT 'invoice:' || i.id AS dedupe_key, 'customer' AS recipient_type,
            c.id AS recipient_id, i.booking_id, c.name, c.email, i.number, i.total,
            i.pdf_url
     FROM invoice i JOIN customer c ON c.id = i.customer_id
-    WHERE i.id = %(id)s
+    WHERE {by} = %(id)s
     """
-    return select(cur, {**p, "id": p["payload"]["invoiceId"]}, due)
+    record = payload.get("invoiceId") or payload["bookingId"]
+    return select(cur, {**p, "id": record}, due)
 
 
 BY_JOB = {

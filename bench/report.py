@@ -91,6 +91,28 @@ def counts_table(runs):
     return "\n".join(lines)
 
 
+def index_table(run):
+    """Each job's database time with the service's indexes and without them."""
+    with_all = {row["label"]: row for row in run["rows"] if "db_s" in row}
+    lines = [
+        "| indexes left out | job | DB s with them | DB s without |",
+        "|---|---|--:|--:|",
+    ]
+    for path in sorted(OUT.glob(f"run-{run['facts']['database']}-*-partial.json")):
+        partial = json.loads(path.read_text())
+        dropped = ", ".join(f"`{n}`" for n in partial["facts"]["without_indexes"])
+        if not dropped:
+            continue
+        for row in partial["rows"]:
+            if "db_s" not in row or row["label"] not in with_all:
+                continue
+            lines.append(
+                f"| {dropped} | {row['label']} | "
+                f"{with_all[row['label']]['db_s']:.3f} | {row['db_s']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
 def sends_table(results):
     lines = [
         "| provider | 429 handling | deliveries (status, s) | in the route s | "
@@ -121,6 +143,9 @@ def main():
     if run:
         print("### Every job at chain scale\n")
         print(chain_table(run) + "\n")
+    if run:
+        print("### What each index is worth\n")
+        print(index_table(run) + "\n")
     sizes = [
         ("1,000 customers", load("run-jobs_bench_1k.json")),
         ("100,000 customers", load("run-jobs_bench_100k.json")),

@@ -39,6 +39,7 @@ from bench.common import OUT, bench_url, database_name, read_meta, write_json
 # A job run at another moment than the seeded one, or with the log emptied
 # first, gets a row of its own: {label: (job, SQL run before it, untimed)}.
 VARIANTS = {
+    "invoice-pdf (by booking)": ("invoice-pdf", None),
     "appointment-reminders (empty log)": (
         "appointment-reminders",
         """DELETE FROM notification_log
@@ -74,6 +75,14 @@ PAYLOADS = {
            WHERE m.status IN ('active', 'expired') AND m.expires_at <= bench_now()
              AND c.email IS NOT NULL AND c.deleted_at IS NULL
            ORDER BY m.status, m.expires_at DESC, m.id LIMIT 1""",
+    ),
+    "invoice-pdf (by booking)": (
+        "bookingId",
+        """SELECT i.booking_id FROM invoice i JOIN customer c ON c.id = i.customer_id
+           WHERE i.status = 'paid' AND i.kind = 'service'
+             AND i.paid_at > bench_now() - interval '2 days'
+             AND c.email IS NOT NULL AND c.deleted_at IS NULL
+           ORDER BY i.id LIMIT 1""",
     ),
     "invoice-pdf": (
         "invoiceId",
@@ -112,10 +121,14 @@ class Measure:
 
 
 def labels():
+    """Every job, each variant after the job it varies."""
     from jobs.catalog import JOBS
 
-    names = [spec.name for spec in JOBS]
-    return names[:1] + list(VARIANTS) + names[1:]
+    ordered = []
+    for spec in JOBS:
+        ordered.append(spec.name)
+        ordered += [label for label, (job, _) in VARIANTS.items() if job == spec.name]
+    return ordered
 
 
 # The worker: one job, measured --repeat times, one JSON line on stdout.
@@ -221,12 +234,12 @@ def without_indexes(names, setup=None):
     return "; ".join(drops + ([setup] if setup else [])) or None
 
 
-def payload_for(job):
+def payload_for(label):
     from models import db
 
-    if job not in PAYLOADS:
+    if label not in PAYLOADS:
         return {}
-    field, sql = PAYLOADS[job]
+    field, sql = PAYLOADS[label]
     row = db.execute_sql(sql).fetchone()
     return {field: row[0]} if row else {}
 
@@ -249,7 +262,7 @@ def worker(label, url, repeat, dropped=()):
     with app.app_context():
         db.connect(reuse_if_open=True)
         now = read_meta()["now"]
-        payload = payload_for(job)
+        payload = payload_for(label)
         base_rss = _rss_mb()
         runs, hands, results, outcomes = [], [], [], set()
         for _ in range(repeat):
@@ -419,7 +432,9 @@ def main(argv=None):
     print(f"bench: {facts['database']} ({size}), scale {meta['scale']:g}")
     print(HEADER)
     rows = run_all(url, chosen, args.repeat, args.nice, args.without_index)
-    name = "-".join([f"run-{facts['database']}", *args.without_index])
+    # Only a run of every job is the run of record; a partial one goes aside.
+    parts = [f"run-{facts['database']}", *args.without_index]
+    name = "-".join(parts + (["partial"] if args.jobs else []))
     write_json(f"{name}.json", {"facts": facts, "rows": rows})
     path = OUT / f"{name}.md"
     path.write_text(markdown(rows, facts))
