@@ -36,14 +36,12 @@ def create_app(test_config=None):
 
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
-        )
+        # Only the scheme: the host a signature names comes from the Host
+        # header or PUBLIC_BASE_URL, never from a header the caller can add.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
-    @app.before_request
-    def open_connection():
-        db.connect(reuse_if_open=True)
-
+    # Peewee connects on a request's first query (after the signature check)
+    # and the connection goes back at the end of the request.
     @app.teardown_request
     def close_connection(exc):
         if not db.is_closed():

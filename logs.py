@@ -47,7 +47,15 @@ def mask_email(address):
     return f"{local[:1]}***@{domain}"
 
 
+# Libraries whose DEBUG lines carry secrets: urllib3 logs every request's
+# path (heartbeat URLs hold their token, push endpoints are a subscription's
+# secret) and peewee every query with its parameters (email addresses).
+QUIET_LIBRARIES = ("urllib3", "peewee", "httpx", "httpcore", "slack_sdk")
+
+
 def configure(level="INFO"):
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.INFO)
     root = logging.getLogger()
     if any(getattr(h, "_jobs_service", False) for h in root.handlers):
         root.setLevel(level)

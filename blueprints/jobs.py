@@ -13,7 +13,7 @@ import traceback
 
 from flask import Blueprint, current_app, jsonify, request
 
-from exceptions import BudgetExceeded, TransientDeliveryError
+from exceptions import Deferred, TransientDeliveryError
 from jobs.catalog import BY_NAME, JOBS
 from jobs.context import Budget, JobContext
 from logs import job_fields
@@ -83,23 +83,22 @@ def run_route(spec):
 
 
 def _run_and_answer(spec, ctx, senders):
-    run = JobRun.create(
-        job=spec.name,
-        message_id=request.headers.get("Upstash-Message-Id"),
-        retried=_int(request.headers.get("Upstash-Retried")),
-        schedule_id=request.headers.get("Upstash-Schedule-Id"),
-        started_at=ctx.now,
-    )
+    run = None
     try:
+        run = JobRun.create(
+            job=spec.name,
+            message_id=request.headers.get("Upstash-Message-Id"),
+            retried=_retry_number(request.headers.get("Upstash-Retried")),
+            schedule_id=request.headers.get("Upstash-Schedule-Id"),
+            started_at=ctx.now,
+        )
         result = spec.run(ctx)
         if ctx.transient_failures:
             raise TransientDeliveryError(spec.name, ctx.transient_failures)
-    except BudgetExceeded as error:
-        log.warning("%s: time budget spent, asking QStash to come back", spec.name)
+    except Deferred as error:
+        log.warning("%s: %s, asking QStash to come back", spec.name, error.reason)
         _finish(run, "deferred", error=str(error))
-        return plain(
-            "Time budget spent", 503, **{"Retry-After": str(error.retry_after)}
-        )
+        return plain(error.answer, 503, **{"Retry-After": str(error.retry_after)})
     except Exception as error:
         log.exception("%s: job failed", spec.name)
         if spec.heartbeat:
@@ -115,6 +114,8 @@ def _run_and_answer(spec, ctx, senders):
 
 def _finish(run, outcome, processed=None, error=None):
     """Close the run's history row; a database that is gone must not hide the answer."""
+    if run is None:
+        return
     try:
         JobRun.update(
             outcome=outcome,
@@ -134,9 +135,10 @@ def _summary(error):
     return f"{type(error).__name__}: {error}"[:400] + where
 
 
-def _int(value):
+def _retry_number(value):
+    """QStash's Upstash-Retried header as a small int; the header is not signed."""
     try:
-        return int(value)
+        return min(max(int(value), 0), 1000)
     except (TypeError, ValueError):
         return 0
 
@@ -151,4 +153,9 @@ def _view_for(spec):
 
 
 for _spec in JOBS:
-    bp.add_url_rule(f"/{_spec.name}", view_func=_view_for(_spec), methods=["POST"])
+    bp.add_url_rule(
+        f"/{_spec.name}",
+        view_func=_view_for(_spec),
+        methods=["POST"],
+        provide_automatic_options=False,
+    )

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from exceptions import BudgetExceeded
+from exceptions import BudgetExceeded, DeliveryHeld
 
 
 class Budget:
@@ -26,6 +26,10 @@ class Budget:
 
     def exceeded(self):
         return BudgetExceeded(self.job, self.retry_after)
+
+    def held(self):
+        """The deferral for a notice another delivery is still sending."""
+        return DeliveryHeld(self.job, self.retry_after)
 
     def check(self):
         if self.spent():

@@ -76,8 +76,7 @@ def defer_if_held(ctx, notices):
     Log = NotificationLog
     held = Log.select().where(Log.dedupe_key.in_(keys), Log.status == "pending")
     if held.exists():
-        log.info("%s: another delivery holds this notice, come back later", ctx.job)
-        raise ctx.budget.exceeded()
+        raise ctx.budget.held()
 
 
 def post_service_followup(ctx):

@@ -99,8 +99,6 @@ def expected_status(hostile, prepared, max_body):
     """The one answer the service may give to this request."""
     if hostile.route is None:
         return 404
-    if hostile.method == "OPTIONS":
-        return 200
     if hostile.method != "POST":
         return 405
     if len(hostile.body) > max_body:

@@ -241,3 +241,32 @@ def test_heartbeat_is_not_pinged_for_invoice_pdf():
 
 def test_current_key_is_tried_first_then_next():
     assert CURRENT_KEY != NEXT_KEY
+
+
+def test_options_is_not_answered_either(client, runs):
+    response = client.options(f"/api/jobs/{ROUTE}")
+
+    assert response.status_code == 405
+    assert runs == []
+
+
+def test_database_down_is_job_failed_after_the_signature_check(senders, clock):
+    from app import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/unreachable",
+            "QSTASH_CURRENT_SIGNING_KEY": CURRENT_KEY,
+            "CLOCK": clock,
+            "SENDERS": senders,
+        }
+    )
+    client = app.test_client()
+
+    unsigned = post(client, None)
+    signed = post(client, make_token(URL, b""))
+
+    assert (unsigned.status_code, unsigned.data) == (401, b"Unauthorized")
+    assert (signed.status_code, signed.data) == (500, b"Job failed")
+    assert senders.heartbeat.pings == [(ROUTE, True)]

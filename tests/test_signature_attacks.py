@@ -188,15 +188,6 @@ def test_rejection_with_the_next_key_names_what_was_wrong(client, ran, caplog, c
     assert reason in rejections(caplog)[0]
 
 
-# signature.verify_request hands both keys to qstash's Receiver, which tries
-# the current key and, on any failure, the next one, and raises the next
-# key's error. A token signed with the current key but expired, or for
-# another URL or body, is therefore logged as a failed decode ("Error while
-# decoding signature") instead of its real reason.
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Receiver reports the next key's failure, hiding the real reason",
-)
 @pytest.mark.parametrize("case", sorted(REASONS))
 def test_rejection_with_the_current_key_names_what_was_wrong(client, ran, caplog, case):
     claims, reason = REASONS[case]
@@ -209,14 +200,9 @@ def test_rejection_with_the_current_key_names_what_was_wrong(client, ran, caplog
     assert reason in rejections(caplog)[0]
 
 
-# ProxyFix is built with x_host=TRUSTED_PROXIES, so the caller's
-# X-Forwarded-Host decides the host part of the URL that `sub` must name.
-# Heroku's router sets X-Forwarded-Proto/For/Port but passes X-Forwarded-Host
-# through from the client, so a token QStash signed for another host of the
-# same account (a staging app) can be replayed here with that header.
-@pytest.mark.xfail(
-    strict=True, reason="X-Forwarded-Host from the caller is trusted for `sub`"
-)
+# ProxyFix trusts only X-Forwarded-For/-Proto: a caller's X-Forwarded-Host
+# cannot make a token QStash signed for another host of the same account (a
+# staging app) name this one.
 def test_token_for_another_host_with_a_forged_forwarded_host_is_rejected(
     client, ran, caplog
 ):
@@ -251,11 +237,8 @@ def test_public_base_url_rejects_a_token_for_another_host_whatever_the_headers(
     assert_rejected_quietly(response, ran, caplog, token)
 
 
-# qstash's verify_with_key passes the tolerance as options={"leeway": ...},
-# which PyJWT ignores (leeway is a keyword argument of jwt.decode), so
-# QSTASH_CLOCK_TOLERANCE has no effect: a QStash clock one second ahead of
-# ours gets a 401 and a retry.
-@pytest.mark.xfail(strict=True, reason="qstash's Receiver drops the clock tolerance")
+# qstash's Receiver passes the tolerance as options={"leeway": ...}, which
+# PyJWT ignores; signature.py passes it as PyJWT's leeway argument.
 @pytest.mark.parametrize(
     "skew",
     [{"exp": -2}, {"nbf": 2, "iat": 2}],
