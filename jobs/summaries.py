@@ -209,6 +209,12 @@ def _upsert(model, rows, key):
     ).execute()
 
 
+# Backfills reach this far: beyond, a date cannot be bucketed in IST (year 1
+# or 9999) and is surely a typo.
+BACKFILL_FROM = date(2000, 1, 1)
+BACKFILL_UNTIL = date(2099, 12, 31)
+
+
 def _requested(ctx, field, pattern, parse):
     """The backfill value named in the body, or None (with a warning if invalid)."""
     raw = ctx.payload.get(field)
@@ -216,9 +222,11 @@ def _requested(ctx, field, pattern, parse):
         return None
     if isinstance(raw, str) and re.fullmatch(pattern, raw):
         try:
-            return parse(raw)
+            value = parse(raw)
         except ValueError:
-            pass
+            value = None
+        if value is not None and BACKFILL_FROM <= value <= BACKFILL_UNTIL:
+            return value
     log.warning(
         "%s: ignoring invalid %s %r, using the default", ctx.job, field, str(raw)[:32]
     )

@@ -189,7 +189,17 @@ def test_date_in_the_body_backfills_that_day(shop, call_job):
 
 
 @pytest.mark.parametrize(
-    "bad", ["2026-02-30", "03/12/2026", "yesterday", "2026-12-3", 20261203, None]
+    "bad",
+    [
+        "2026-02-30",
+        "03/12/2026",
+        "yesterday",
+        "2026-12-3",
+        20261203,
+        None,
+        "9999-12-31",
+        "0001-01-01",
+    ],
 )
 def test_invalid_date_is_ignored_with_a_warning(shop, call_job, caplog, bad):
     caplog.set_level(logging.WARNING, logger="jobs.summaries")
@@ -418,7 +428,8 @@ def test_other_months_are_left_alone(new_year, call_job):
 
 
 @pytest.mark.parametrize(
-    "bad", ["2025-13", "2025-9", "Sept 2025", "2025-09-01", 202509]
+    "bad",
+    ["2025-13", "2025-9", "Sept 2025", "2025-09-01", 202509, "9999-12", "0001-01"],
 )
 def test_invalid_month_is_ignored_with_a_warning(new_year, call_job, caplog, bad):
     a, _, _, c = new_year
