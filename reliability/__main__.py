@@ -90,6 +90,7 @@ def main(argv=None):
         "emails kept back by Idempotency-Key": providers.absorbed,
         "rows lost": figures.lost,
         "rows stranded pending after QStash's retries": figures.stranded,
+        "due but unsent when QStash got its 2xx": figures.unsent_when_qstash_stopped,
         "5xx on bad input": figures.bad_input_5xx,
         "side effects without a valid signature": figures.unsigned_side_effects,
         "secrets in logs": figures.secrets_in_logs,

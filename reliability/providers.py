@@ -84,6 +84,7 @@ class Faults:
     push_stall: int = 0  # the next n push calls stall, then drop
     stall_seconds: float = 3.0
     hold_email_at: int | None = None  # accept the k-th email call, then hang
+    hang_email_at: int | None = None  # hang at the k-th call before accepting
     slow_seconds: float = 0.0  # every accepted call takes this long
 
 
@@ -215,6 +216,12 @@ def _handler_for(providers):
                     {"name": "rate_limit_exceeded", "message": "slow down"},
                     {"Retry-After": str(faults.retry_after)},
                 )
+            if faults.hang_email_at == call:
+                providers.injected["crash before the provider accepted"] += 1
+                providers.held.set()
+                providers.release.wait(timeout=60)
+                self.close_connection = True
+                return
             payload = json.loads(body or b"null")
             emails = payload if isinstance(payload, list) else [payload]
             key = self.headers.get("Idempotency-Key") or ""

@@ -44,6 +44,7 @@ class Figures:
     most_copies: int = 0  # the most times one notification arrived
     lost: int = 0
     stranded: int = 0  # left pending after QStash's retries ended
+    unsent_when_qstash_stopped: int = 0  # due, never sent, and QStash got a 2xx
     bad_input_5xx: int = 0
     unsigned_side_effects: int = 0
     secrets_in_logs: int = 0
@@ -206,10 +207,15 @@ class Run:
             self._after_fault(name, due, [delivery])
         self.database_terminated(n)
         self.worker_killed(n)
+        self.daily_job_killed_before_send()
+        self.gems_interrupted("terminate")
+        self.gems_interrupted("kill")
         for kind, times in self.providers.injected.items():
             self.figures.faults[kind] = times
 
-    def _after_fault(self, name, due, deliveries, crash_window=False, notes=()):
+    def _after_fault(
+        self, name, due, deliveries, crash_window=False, unsent=0, notes=()
+    ):
         self.figures.deliveries += len(deliveries)
         attempts = sum(len(d.attempts) for d in deliveries)
         answers = []
@@ -221,8 +227,9 @@ class Run:
         stranded = rows.get("pending", 0) + rows.get("failed", 0)
         worst = max(self._copies(name).values(), default=0)
         ok = all(d.ok for d in deliveries) and not (lost or unexpected or stranded)
+        ok = ok and not unsent  # QStash took a 2xx while these were unsent
         ok = ok and (not dup or (crash_window and worst <= 2))
-        self.record(
+        return self.record(
             name,
             ok,
             f"{attempts} attempts; duplicates {dup}"
@@ -263,7 +270,87 @@ class Run:
         self.service.wait_ready()
         self._recover(name, due, box["d"], f"{killed} worker(s) killed")
 
-    def _recover(self, name, due, delivery, what):
+    def daily_job_killed_before_send(self):
+        """A daily job's worker dies after claiming, before the provider took
+        the emails: what QStash's retries leave unsent."""
+        name = "worker SIGKILLed before the provider accepted (birthday-emails)"
+        self.fresh(name, hang_email_at=1)
+        due = seed_job(self.seeder, "birthday-emails", 12 * self.scale)
+        box = {}
+        thread = threading.Thread(
+            target=lambda: box.update(d=self.deliverer.deliver("birthday-emails"))
+        )
+        thread.start()
+        self.providers.held.wait(timeout=60)
+        self.figures.faults["worker SIGKILL"] += self.service.kill_workers()
+        self.providers.release.set()
+        thread.join(timeout=300)
+        self.service.wait_ready()
+        sent = {r.recipient for r in self.providers.received(name, "email")}
+        unsent = sum(1 for channel, who in due.expected if who not in sent)
+        self.figures.unsent_when_qstash_stopped += unsent
+        self._recover(
+            name,
+            due,
+            box["d"],
+            f"QStash got a 2xx with {unsent} of {sum(due.expected.values())} "
+            "birthday emails never sent; a daily job has no later run that "
+            "day, and the next day's run does not select them",
+            job="birthday-emails",
+            unsent=unsent,
+        )
+
+    def gems_interrupted(self, how, n=400):
+        """gems-auto-expire cut off mid-run, then retried: the ledger holds."""
+        what = {
+            "terminate": "PostgreSQL connections terminated",
+            "kill": "gunicorn workers SIGKILLed",
+        }[how]
+        name = f"{what} during gems-auto-expire"
+        self.fresh(name)
+        n *= self.scale
+        self.seeder.gems_to_expire(n)
+        box = {}
+        thread = threading.Thread(
+            target=lambda: box.update(d=self.deliverer.deliver("gems-auto-expire"))
+        )
+        thread.start()
+        expired = GemsTransaction.kind == "expired"
+        deadline = time.monotonic() + 30
+        while GemsTransaction.select().where(expired).count() < n // 10:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        before = GemsTransaction.select().where(expired).count()
+        if how == "terminate":
+            self.figures.faults["pg_terminate_backend"] += (
+                self.database.terminate_backends()
+            )
+        else:
+            self.figures.faults["worker SIGKILL"] += self.service.kill_workers()
+        thread.join(timeout=300)
+        if how == "kill":
+            self.service.wait_ready()
+        delivery = box["d"]
+        self.figures.deliveries += 1
+        lots = GemsTransaction.select().where(expired).count()
+        mismatched = ledger_mismatches()
+        balances = Counter(c.gems_balance for c in Customer.select())
+        ok = delivery.ok and lots == n and mismatched == 0
+        ok = ok and balances == Counter({50: n})
+        self.figures.lost += abs(n - lots)
+        self.record(
+            name,
+            ok,
+            f"cut off after {before} of {n} lots; "
+            f"{len(delivery.attempts)} attempts "
+            f"{[a.status for a in delivery.attempts]}; lots expired {lots}, "
+            f"ledger sum != balance for {mismatched}, balances {dict(balances)}",
+        )
+
+    def _recover(
+        self, name, due, delivery, what, job="appointment-reminders", unsent=0
+    ):
         """After QStash stopped retrying: what is stranded, then the next run."""
         stranded = (
             NotificationLog.select().where(NotificationLog.status == "pending").count()
@@ -271,12 +358,13 @@ class Run:
         self.figures.stranded += stranded
         lease = float(self.service.environment()["NOTIFY_LEASE_SECONDS"])
         time.sleep(lease + 1)
-        later = self.deliverer.deliver("appointment-reminders")
-        self._after_fault(
+        later = self.deliverer.deliver(job)
+        return self._after_fault(
             name,
             due,
             [delivery, later],
             crash_window=True,
+            unsent=unsent,
             notes=(
                 f"{what}; QStash's retries ended with {stranded} log row(s) "
                 "still pending (claimed, sent or not, never marked); the next "
