@@ -8,6 +8,7 @@ from functools import wraps
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from peewee import DatabaseError
 from qstash.errors import QStashError
 
 from clock import IST, as_utc, format_ist, utc_iso
@@ -45,6 +46,11 @@ def fail_clearly(command):
             return command(*args, **kwargs)
         except (ConfigurationError, QStashError) as error:
             raise click.ClickException(str(error)) from error
+        except DatabaseError as error:
+            raise click.ClickException(
+                f"the database answered: {str(error).splitlines()[0]} "
+                "(is DATABASE_URL right, and has `flask --app app db migrate` run?)"
+            ) from error
 
     return wrapper
 
@@ -99,6 +105,7 @@ def db_seed(customers, seed_value):
 
 
 @jobs_cli.command("list")
+@fail_clearly
 def jobs_list():
     """Every job: its kind, its cron in UTC and in IST, its last run."""
     from ops.cron import describe_ist
@@ -123,19 +130,34 @@ def jobs_list():
                 f"{_ist(run.started_at)} {run.outcome}" if run else "never",
             )
         )
-    _table(("JOB", "KIND", "CRON (UTC)", "IST", "LAST RUN (IST)"), rows)
+    _table(("JOB", "KIND", "CRON (UTC unless CRON_TZ)", "IST", "LAST RUN (IST)"), rows)
+
+
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 @jobs_cli.command("run")
 @click.argument("name", type=JOB_NAMES, metavar="NAME")
 @click.option("--at", "at", help="ISO-8601 instant to run as of (naive = IST).")
 @click.option("--payload", default=None, help="JSON object, the request body.")
-def jobs_run(name, at, payload):
-    """Run a job in-process as of an instant and print its response."""
+@click.option("--yes", is_flag=True, help="Run as of a future instant all the same.")
+def jobs_run(name, at, payload, yes):
+    """Run a job in-process as of an instant and print its response.
+
+    It works on the configured database: as of a future instant it changes
+    real rows as if that time had come, so that needs --yes.
+    """
     from ops.run import run_job
 
-    now = _instant(at) if at else current_app.extensions["clock"].now()
+    real_now = current_app.extensions["clock"].now()
+    now = _instant(at) if at else real_now
     body = _payload(payload)
+    if now - real_now > FUTURE_SLACK and not yes:
+        raise click.UsageError(
+            f"--at is {format_ist(now)} IST, after now: {name} would change the "
+            "database as if that time had come (memberships and gems expired, "
+            "notices sent and logged early). Add --yes if that is what you want."
+        )
 
     with connected():
         answer = run_job(current_app._get_current_object(), name, now, body)
@@ -158,7 +180,13 @@ def jobs_run(name, at, payload):
     show_default=True,
     help="The server to call.",
 )
-@click.option("--ttl", default=300, show_default=True, help="Seconds it stays valid.")
+@click.option(
+    "--ttl",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds it stays valid.",
+)
 @fail_clearly
 def jobs_sign(name, payload, url, ttl):
     """Print a curl command with a valid Upstash-Signature for a running server.
@@ -184,7 +212,14 @@ def jobs_sign(name, payload, url, ttl):
 
 @jobs_cli.command("history")
 @click.argument("name", type=JOB_NAMES, metavar="[NAME]", required=False)
-@click.option("--limit", default=20, show_default=True, help="How many runs.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many runs.",
+)
+@fail_clearly
 def jobs_history(name, limit):
     """The latest runs, and each scheduled job's last success; stale ones flagged."""
     from ops.history import health, latest_runs
@@ -287,9 +322,13 @@ def schedules_sync(dry_run):
             f"- delete {schedule.schedule_id}: {schedule.cron}, "
             f"{schedule.destination} (not in the catalog)"
         )
+    if dry_run:
+        done = ("to create", "to update", "to delete")
+    else:
+        done = ("created", "updated", "deleted")
     click.echo(
-        f"schedules: {len(plan.create)} to create, {len(plan.update)} to update, "
-        f"{len(plan.delete)} to delete, {len(plan.unchanged)} unchanged"
+        f"schedules: {len(plan.create)} {done[0]}, {len(plan.update)} {done[1]}, "
+        f"{len(plan.delete)} {done[2]}, {len(plan.unchanged)} unchanged"
     )
     if dry_run:
         click.echo(
@@ -343,7 +382,10 @@ def _instant(text):
         raise click.BadParameter(f"not an ISO-8601 instant: {text!r}") from error
     if value.tzinfo is None:
         value = value.replace(tzinfo=IST)
-    return as_utc(value)
+    try:
+        return as_utc(value)
+    except OverflowError as error:
+        raise click.BadParameter(f"out of range: {text!r}") from error
 
 
 def _payload(text):

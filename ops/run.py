@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass
 
-from exceptions import BudgetExceeded, TransientDeliveryError
+from exceptions import Deferred, TransientDeliveryError
 from jobs.catalog import BY_NAME
 from jobs.context import Budget, JobContext
 from logs import job_fields
@@ -44,8 +44,8 @@ def run_job(app, name, now, payload=None):
             result = spec.run(ctx)
             if ctx.transient_failures:
                 raise TransientDeliveryError(name, ctx.transient_failures)
-        except BudgetExceeded as error:
-            log.warning("%s: time budget spent, run it again for the rest", name)
+        except Deferred as error:
+            log.warning("%s: %s, run it again for the rest", name, error.reason)
             return Answer(503, str(error))
         except Exception:
             log.exception("%s: job failed", name)

@@ -62,7 +62,7 @@ def test_list_shows_every_job_with_its_cron_in_utc_and_ist_and_last_run(cli):
 
     assert result.exit_code == 0, result.output
     lines = [" ".join(line.split()) for line in result.output.splitlines()]
-    assert lines[0] == "JOB KIND CRON (UTC) IST LAST RUN (IST)"
+    assert lines[0] == "JOB KIND CRON (UTC unless CRON_TZ) IST LAST RUN (IST)"
     assert lines[1] == (
         "appointment-reminders scheduled CRON_TZ=Asia/Kolkata */15 8-21 * * * "
         "every 15 min 08:00-21:45 daily 2026-12-04 15:30 failed"
@@ -93,6 +93,7 @@ def test_run_calls_the_job_as_of_the_instant_with_the_payload(cli, recorded):
         "2026-12-05T00:10",
         "--payload",
         '{"bookingId": "bk_1"}',
+        "--yes",
     )
 
     assert result.exit_code == 0, result.output
@@ -110,7 +111,7 @@ def test_run_calls_the_job_as_of_the_instant_with_the_payload(cli, recorded):
 
 
 def test_run_takes_an_instant_with_an_offset(cli, recorded):
-    cli("jobs", "run", "session-cleanup", "--at", "2026-12-06T02:30:00+05:30")
+    cli("jobs", "run", "session-cleanup", "--at", "2026-12-06T02:30:00+05:30", "--yes")
 
     assert recorded[0].now == datetime(2026, 12, 5, 21, 0, tzinfo=UTC)
 
@@ -126,15 +127,27 @@ def test_run_really_runs_the_job_at_that_instant(cli):
     f.offer(id="off_ended", end_date=datetime(2026, 12, 4).date())
 
     before_midnight = cli(
-        "jobs", "run", "offer-auto-expire", "--at", "2026-12-04T23:59"
+        "jobs", "run", "offer-auto-expire", "--at", "2026-12-04T23:59", "--yes"
     )
-    after_midnight = cli("jobs", "run", "offer-auto-expire", "--at", "2026-12-05T00:05")
+    after_midnight = cli(
+        "jobs", "run", "offer-auto-expire", "--at", "2026-12-05T00:05", "--yes"
+    )
 
     assert (
         before_midnight.output.splitlines()[-1] == '{"success": true, "processed": 0}'
     )
     assert after_midnight.output.splitlines()[-1] == '{"success": true, "processed": 1}'
     assert Offer.get_by_id("off_ended").is_active is False
+
+
+def test_run_in_the_future_needs_yes_and_changes_nothing_without(cli):
+    f.offer(id="off_later", end_date=datetime(2027, 1, 31).date())
+
+    result = cli("jobs", "run", "offer-auto-expire", "--at", "2031-01-01T00:00")
+
+    assert result.exit_code == 2
+    assert "Add --yes if that is what you want" in result.output
+    assert Offer.get_by_id("off_later").is_active is True
 
 
 def test_run_records_no_delivery_in_the_history(cli, recorded):
@@ -165,6 +178,7 @@ def test_a_failing_run_prints_500_and_exits_non_zero(cli, monkeypatch):
         (["--payload", "{not json"], "--payload is not JSON"),
         (["--payload", "[1, 2]"], "--payload must be a JSON object"),
         (["--at", "tomorrow"], "not an ISO-8601 instant"),
+        (["--at", "0001-01-01T00:00"], "out of range"),
     ],
 )
 def test_run_refuses_bad_options(cli, recorded, args, complaint):

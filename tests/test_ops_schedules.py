@@ -57,7 +57,7 @@ def test_sync_creates_a_schedule_for_every_scheduled_job(sync, fake_qstash):
     assert {s["method"] for s in fake_qstash.schedules.values()} == {"POST"}
     assert "+ create membership-expiry: 0 19 * * *, retries 3, " in result.output
     assert result.output.splitlines()[-1] == (
-        "schedules: 14 to create, 0 to update, 0 to delete, 0 unchanged"
+        "schedules: 14 created, 0 updated, 0 deleted, 0 unchanged"
     )
 
 
@@ -86,7 +86,7 @@ def test_second_sync_changes_nothing(sync, fake_qstash):
 
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "schedules: 0 to create, 0 to update, 0 to delete, 14 unchanged\n"
+        "schedules: 0 created, 0 updated, 0 deleted, 14 unchanged\n"
     )
     assert [r.method for r in fake_qstash.requests[served:]] == ["GET"]
 
@@ -102,7 +102,7 @@ def test_sync_updates_a_changed_schedule_in_place(sync, fake_qstash):
     assert result.exit_code == 0, result.output
     assert result.output == (
         "~ update weekly-report: cron 30 3 * * 2 -> 30 3 * * 1; retries 5 -> 3\n"
-        "schedules: 0 to create, 1 to update, 0 to delete, 13 unchanged\n"
+        "schedules: 0 created, 1 updated, 0 deleted, 13 unchanged\n"
     )
     assert fake_qstash.changes()[-1:] == [
         ("POST", f"/v2/schedules/{BASE_URL}/api/jobs/weekly-report")
@@ -132,7 +132,7 @@ def test_sync_deletes_the_services_schedules_that_are_no_longer_defined(
         "(not in the catalog)\n"
         f"- delete {by_hand}: 0 4 * * *, {BASE_URL}/api/jobs/birthday-emails "
         "(not in the catalog)\n"
-        "schedules: 0 to create, 0 to update, 2 to delete, 14 unchanged\n"
+        "schedules: 0 created, 0 updated, 2 deleted, 14 unchanged\n"
     )
     assert set(fake_qstash.schedules) == set(catalog_schedules()) | {other_service}
 
