@@ -27,3 +27,9 @@ def first_name(full_name):
 
 def plural(count, word, many=None):
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def hours(amount):
+    """Decimal hours for people: Decimal('4.50') -> '4.5 hours', 1 -> '1 hour'."""
+    text = f"{amount.normalize():f}"
+    return f"{text} hour" if text == "1" else f"{text} hours"

@@ -7,7 +7,6 @@ calendar dates of that instant, never multiples of 24 hours.
 """
 
 import calendar
-import json
 import logging
 import operator
 from collections import defaultdict
@@ -17,9 +16,9 @@ from functools import reduce
 from peewee import JOIN, fn
 
 from clock import format_ist, format_ist_date, ist_date, ist_midnight, utc_iso
-from formatting import first_name
+from formatting import first_name, hours
 from jobs.gems import unspent_of_lots
-from messages import render_email
+from messages import push_message, render_email
 from models import (
     Booking,
     Branch,
@@ -34,7 +33,6 @@ from models import (
     to_money,
 )
 from notifications import InAppMessage, Notice
-from senders import PushMessage
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +42,6 @@ LEAD_QUIET = timedelta(hours=48)
 NUDGE_QUIET = timedelta(days=7)
 EXPIRY_NOTICE_DAYS = (30, 7, 1)
 GEMS_NOTICE_DAYS = 7
-
-# JSON bytes (non-ASCII escaped, the worst case) a push title and body may
-# take; with the link and tag the payload stays far below the 3 KB limit.
-PUSH_TITLE_BYTES = 200
-PUSH_BODY_BYTES = 1200
 
 
 def appointment_reminders(ctx):
@@ -452,28 +445,3 @@ def _deliver(ctx, notices):
     log.info("%s: %d due", ctx.job, len(notices))
     tally = ctx.notify(notices)
     return {"success": True, "processed": tally.processed}
-
-
-def hours(amount):
-    """Decimal hours for people: Decimal('4.50') -> '4.5 hours', 1 -> '1 hour'."""
-    text = f"{amount.normalize():f}"
-    return f"{text} hour" if text == "1" else f"{text} hours"
-
-
-def push_message(title, body, url, tag=None):
-    """A PushMessage whose title and body are clipped to fit the payload limit."""
-    return PushMessage(
-        title=_clip(title, PUSH_TITLE_BYTES),
-        body=_clip(body, PUSH_BODY_BYTES),
-        url=url,
-        tag=tag,
-    )
-
-
-def _clip(text, limit):
-    """Shorten text, ending it with '…', until its JSON form fits in `limit` bytes."""
-    if len(json.dumps(text)) <= limit:
-        return text
-    while text and len(json.dumps(text + "…")) > limit:
-        text = text[: len(text) * 9 // 10]
-    return text.rstrip() + "…"

@@ -17,9 +17,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from peewee import JOIN
 
 from clock import format_ist, format_ist_date, ist_date, utc_iso
-from formatting import first_name, inr
-from jobs.reminders import hours, push_message
-from messages import render_email
+from formatting import first_name, hours, inr
+from messages import push_message, render_email
 from models import (
     Booking,
     Branch,
