@@ -11,6 +11,7 @@ nothing leaves the machine.
 import argparse
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -25,14 +26,22 @@ from jobs.catalog import JOBS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTANCE = os.path.join(ROOT, "instance")
-DATABASE = os.path.join(INSTANCE, "demo.sqlite3")
-ENV_FILE = os.path.join(INSTANCE, "demo.env")
 HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+
+
+def demo_files(port):
+    """The demo's database and env file; a demo on another port has its own."""
+    stem = "demo" if port == DEFAULT_PORT else f"demo-{port}"
+    return (
+        os.path.join(INSTANCE, f"{stem}.sqlite3"),
+        os.path.join(INSTANCE, f"{stem}.env"),
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument(
         "--once",
@@ -44,9 +53,12 @@ def main(argv=None):
     if not _port_free(args.port):
         print(f"demo: {HOST}:{args.port} is taken; try `make demo PORT=5050`")
         return 2
-    env = demo_environment()
-    _write_env_file(env)
-    payloads = _load_data(env, args.customers)
+    database, env_file = demo_files(args.port)
+    env = demo_environment(database)
+    _write_env_file(env, env_file)
+    payloads = _load_data(env, args.customers, database)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
 
     server = _start_server(env, args.port)
     try:
@@ -56,7 +68,7 @@ def main(argv=None):
         print("\n".join(["", *report(calls), ""]), flush=True)
         if args.once:
             return 0 if all(call.status == 200 for call in calls) else 1
-        _print_next_steps(base, payloads)
+        _print_next_steps(base, payloads, env_file)
         return server.wait()
     except KeyboardInterrupt:
         return 0
@@ -64,7 +76,12 @@ def main(argv=None):
         _stop(server)
 
 
-def demo_environment():
+def _interrupt(signum, frame):
+    """Stop like Ctrl-C, so that the server is stopped too."""
+    raise KeyboardInterrupt
+
+
+def demo_environment(database):
     """The server's environment: the demo database, fresh keys, no providers."""
     env = dict(os.environ)
     for name, (default, _) in settings.SETTINGS.items():
@@ -73,7 +90,7 @@ def demo_environment():
     for spec in JOBS:
         env[settings.heartbeat_setting(spec.name)] = ""
     env.update(
-        DATABASE_URL=f"sqlite:///{DATABASE}",
+        DATABASE_URL=f"sqlite:///{database}",
         QSTASH_CURRENT_SIGNING_KEY="sig_demo_" + secrets.token_urlsafe(24),
         QSTASH_NEXT_SIGNING_KEY="sig_demo_" + secrets.token_urlsafe(24),
         WEB_CONCURRENCY="2",
@@ -82,17 +99,17 @@ def demo_environment():
     return env
 
 
-def _write_env_file(env):
+def _write_env_file(env, env_file):
     os.makedirs(INSTANCE, exist_ok=True)
     names = [name for name, (default, _) in settings.SETTINGS.items() if not default]
     lines = [f"{name}={env.get(name, '')}" for name in names]
-    with open(ENV_FILE, "w") as handle:
+    with open(env_file, "w") as handle:
         handle.write("# Written by `make demo`; the keys are new each run.\n")
         handle.write("\n".join(lines) + "\n")
-    os.chmod(ENV_FILE, 0o600)
+    os.chmod(env_file, 0o600)
 
 
-def _load_data(env, customers):
+def _load_data(env, customers, database):
     """Make a new demo database and fill it; return the triggered jobs' bodies."""
     from app import create_app
     from demo.seed import seed
@@ -100,14 +117,14 @@ def _load_data(env, customers):
     from ops.migrate import migrate
 
     for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(DATABASE + suffix):
-            os.remove(DATABASE + suffix)
+        if os.path.exists(database + suffix):
+            os.remove(database + suffix)
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
     with app.app_context(), db.connection_context():
         migrate()
         seeded = seed(datetime.now(UTC), customers=customers)
     total = sum(seeded.counts.values())
-    print(f"demo: {total} rows loaded into {os.path.relpath(DATABASE, ROOT)}")
+    print(f"demo: {total} rows loaded into {os.path.relpath(database, ROOT)}")
     return seeded.payloads
 
 
@@ -158,8 +175,8 @@ def _sender(base):
     return send
 
 
-def _print_next_steps(base, payloads):
-    flask = ".venv/bin/flask --app app --env-file instance/demo.env"
+def _print_next_steps(base, payloads, env_file):
+    flask = f".venv/bin/flask --app app --env-file {os.path.relpath(env_file, ROOT)}"
     booking = payloads["noshow-check"]["bookingId"]
     print(
         f"The service is still running at {base} (Ctrl-C stops it).\n"

@@ -12,7 +12,7 @@ from peewee import fn
 import settings
 from clock import ist_date
 from demo.calls import fire, planned_calls, report
-from demo.run import demo_environment
+from demo.run import demo_environment, demo_files
 from demo.seed import FIRST_NAMES, LAST_NAMES, seed
 from jobs.catalog import BY_NAME, JOBS
 from models import (
@@ -229,7 +229,7 @@ def test_the_demo_server_has_no_provider_configured(monkeypatch):
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.example.test/x")
     monkeypatch.setenv("BETTER_STACK_HEARTBEAT_BIRTHDAY_EMAILS", "https://hb.test/1")
 
-    env = demo_environment()
+    env = demo_environment("/tmp/demo.sqlite3")
     config = settings.defaults() | settings.from_environment(env)
     senders = build_senders(config)
 
@@ -239,5 +239,10 @@ def test_the_demo_server_has_no_provider_configured(monkeypatch):
     assert senders.heartbeat.url_for("birthday-emails") is None
     assert (
         env["QSTASH_CURRENT_SIGNING_KEY"]
-        != demo_environment()["QSTASH_CURRENT_SIGNING_KEY"]
+        != demo_environment("/tmp/demo.sqlite3")["QSTASH_CURRENT_SIGNING_KEY"]
     )
+
+
+def test_a_demo_on_another_port_keeps_its_own_database_and_keys():
+    assert demo_files(5000) != demo_files(5050)
+    assert demo_files(5050)[1].endswith("instance/demo-5050.env")
