@@ -34,14 +34,9 @@ def providers():
     fake.stop()
 
 
-# At DEBUG, urllib3 logs the path of every request it makes (heartbeat URLs
-# carry their token, push endpoints are the subscription's secret) and
-# peewee logs every query with its parameters. logs.configure sets the root
-# level for all of them.
-
-
-# At DEBUG, urllib3 would log every request's path and peewee every query's
-# parameters; logs.configure keeps those libraries at INFO.
+# At DEBUG, urllib3 would log every request's path (heartbeat URLs carry their
+# token, push endpoints are the subscription's secret) and peewee every
+# query's parameters; logs.configure keeps those libraries at INFO.
 @pytest.fixture(params=["INFO", "DEBUG"])
 def log_level(request):
     return request.param
