@@ -254,8 +254,8 @@ def worker(label, url, repeat, dropped=()):
     from jobs.catalog import BY_NAME
     from models import db
 
-    job, setup = VARIANTS.get(label, (label, None))
-    setup = without_indexes(dropped, setup)
+    job, plain_setup = VARIANTS.get(label, (label, None))
+    setup = without_indexes(dropped, plain_setup)
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -269,13 +269,15 @@ def worker(label, url, repeat, dropped=()):
         now = read_meta()["now"]
         payload = payload_for(label)
         base_rss = _rss_mb()
-        runs, hands, results, outcomes = [], [], [], set()
+        runs, hands, results, outcomes, indexed = [], [], [], set(), []
         for _ in range(repeat):
             measure, result, outcome = run_job(app, BY_NAME[job], now, payload, setup)
             runs.append(measure)
             results.append(result)
             outcomes.add(outcome)
             hands.append(run_hand(job, now, payload, setup))
+            if dropped:  # the same job with the indexes, at the same moment
+                indexed.append(run_job(app, BY_NAME[job], now, payload, plain_setup)[0])
         db.close()
 
     wall = statistics.median(m.wall for m in runs)
@@ -299,6 +301,9 @@ def worker(label, url, repeat, dropped=()):
         "hand_s": hand,
         "hand_rows": hands[-1][1],
         "ratio": own / hand if hand else None,
+        "with_indexes_db_s": (
+            statistics.median(m.db for m in indexed) if indexed else None
+        ),
         "runs": [vars(m) for m in runs],
         "hand_runs": [seconds for seconds, _ in hands],
     }
