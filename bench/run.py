@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from bench import handsql
 from bench.common import OUT, bench_url, database_name, read_meta, write_json
 
-# A job run at another moment than the seeded one, or with the log emptied
-# first, gets a row of its own: {label: (job, SQL run before it, untimed)}.
+# A job run with another kind of payload, or with the log emptied first, gets
+# a row of its own: {label: (job, SQL run before it, untimed)}.
 VARIANTS = {
     "invoice-pdf (by booking)": ("invoice-pdf", None),
     "appointment-reminders (empty log)": (

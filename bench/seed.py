@@ -4,8 +4,9 @@
     python -m bench.seed --scale 0.002   # the same shape at 1,000 customers
 
 The database (BENCH_DATABASE_URL, default jobs_bench on 127.0.0.1) is dropped
-and created again. Tables come from the service's models, then the service's
-index migrations; rows are generated inside PostgreSQL with set-based
+and created again. Tables come from the service's models, with the indexes
+of schema.sql (not the ones Peewee adds on foreign keys), then the service's
+migrations as a release runs them; rows are generated inside PostgreSQL with set-based
 `INSERT ... SELECT generate_series(...)`, from a seeded hash, so two runs at
 the same scale produce the same rows. Every row is laid out around one fixed
 instant (`--now`, stored in `bench_meta`) with the due counts a real day
@@ -628,8 +629,9 @@ def seed(url, scale, now):
     lower_priority()
     session_settings()
     create_schema(now)
-    # The rows are generated consistent with every foreign key; skipping the
-    # per-row checks (superuser only, this connection only) halves the load.
+    # The rows are generated consistent with every foreign key, so the per-row
+    # checks (a trigger call per row and key) are skipped while loading:
+    # superuser only, and for this connection only.
     db.execute_sql("SET session_replication_role = replica")
     done = fill(n)
     db.execute_sql("SET session_replication_role = DEFAULT")
