@@ -4,8 +4,8 @@ Every scheduled job is run through its route twice: once with 10 rows due
 among as many that are not, then with 300 due. The statement count (the
 route's own job_run writes and the notifier's claims included) must not
 move, and the job must have acted on every due row, so that the comparison
-is between two runs that did real work. The benchmark (bench/run.py) checks
-the same at 1,000 and 500,000 customers.
+is between two runs that did real work. The benchmark (python -m bench)
+counts the statements of every job at 1,000, 100,000 and 500,000 customers.
 
 Two jobs are left out on purpose, because the behaviour contract asks for
 statements that grow with the work: gems-auto-expire takes one transaction
