@@ -169,7 +169,12 @@ class InvoicingClient:
             if declared and declared.isdigit() and int(declared) > limit:
                 raise TooLarge()
             chunks, size = [], 0
-            for chunk in response.iter_content(CHUNK_BYTES):
+            while True:
+                # read1 answers with whatever has arrived, so a trickle of a
+                # few bytes at a time still reaches the deadline check.
+                chunk = response.raw.read1(CHUNK_BYTES)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > limit:
                     raise TooLarge()

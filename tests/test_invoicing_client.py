@@ -1,6 +1,7 @@
 """The invoicing client: signed render requests, capped PDF downloads, no raises."""
 
 import json
+import time
 
 import pytest
 import requests
@@ -178,3 +179,58 @@ def test_fetching_a_stored_url_needs_no_signing_secret(http):
     fetched = client(INVOICING_SIGNING_SECRET=None).fetch_pdf(PDF_URL)
 
     assert fetched.content == pdf_bytes()
+
+
+class Trickle:
+    """A server on 127.0.0.1 that sends a PDF a few bytes at a time, slowly.
+
+    It records how much it managed to send before the client hung up.
+    """
+
+    def __init__(self, pieces=300, pause=0.1):
+        import http.server
+        import threading
+
+        trickle = self
+        self.sent = 0
+        self.finished = False
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pdf")
+                self.end_headers()
+                try:
+                    for _ in range(pieces):
+                        self.wfile.write(b"%PDF-" if trickle.sent == 0 else b"xxxxx")
+                        self.wfile.flush()
+                        trickle.sent += 5
+                        time.sleep(pause)
+                    trickle.finished = True
+                except OSError:
+                    pass  # the client hung up
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slow.pdf"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_pdf_that_trickles_in_is_given_up_at_the_timeout():
+    trickle = Trickle(pieces=300, pause=0.1)  # 30 s to send it all
+    try:
+        fetched = client(HTTP_TIMEOUT=1).fetch_pdf(trickle.url)
+    finally:
+        trickle.stop()
+
+    assert fetched.content is None
+    assert fetched.error == "fetch Timeout"
+    assert not trickle.finished
+    assert trickle.sent < 300 * 5
