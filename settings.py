@@ -54,6 +54,7 @@ SETTINGS = {
     "ADMIN_URL": ("https://admin.theroyalglow.in", str),
     "REVIEW_URL": ("https://theroyalglow.in/review", str),
     "USAGE_NUDGE_LIMIT": (20, int),
+    "BIRTHDAY_OFFER": (None, str),  # e.g. "20% off any spa service this month"
     "LOG_LEVEL": ("INFO", str),
 }
 

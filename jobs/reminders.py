@@ -161,7 +161,9 @@ def _expiry_notice(ctx, row, today):
         f"{first_name(row.customer_name)}, your {row.plan_name} membership ends on "
         f"{format_ist_date(expiry_day)}."
     )
-    if left > 0:
+    if left >= row.total_hours:
+        body += f" You have not used any of your {hours(row.total_hours)} yet."
+    elif left > 0:
         body += (
             f" You still have {hours(left)} of your {hours(row.total_hours)} to use."
         )
@@ -207,6 +209,7 @@ def birthday_emails(ctx):
 def _birthday_wish(ctx, row, year):
     key = f"birthday:{row.id}:{year}"
     name = first_name(row.name)
+    offer = ctx.config.get("BIRTHDAY_OFFER")
     return Notice(
         dedupe_key=key,
         type="birthday",
@@ -218,6 +221,7 @@ def _birthday_wish(ctx, row, year):
             f"Happy birthday, {name}!",
             idempotency_key=key,
             first_name=name,
+            offer=offer,
             book_url=f"{ctx.config['APP_URL']}/book",
         ),
         in_app=InAppMessage(
@@ -225,7 +229,11 @@ def _birthday_wish(ctx, row, year):
             title=f"Happy birthday, {name}!",
             body=(
                 "Everyone at The Royal Glow wishes you a lovely year ahead. "
-                "Treat yourself to some time with us this month."
+                + (
+                    f"Our birthday gift to you: {offer}."
+                    if offer
+                    else "Treat yourself to some time with us this month."
+                )
             ),
         ),
     )
@@ -429,7 +437,7 @@ def _usage_nudge(ctx, row, today):
             f"{hours(left)} left until {format_ist_date(ist_date(expires_at))}. "
             "Book a session and make time for yourself.",
             f"{ctx.config['APP_URL']}/book?membership={row.id}",
-            tag=f"membership-{row.id}",
+            tag=f"usage-nudge-{row.id}",
         ),
     )
 

@@ -60,6 +60,36 @@ def test_customer_born_today_gets_an_email_and_an_in_app_wish(app, call_job, sen
 
 
 @pytest.mark.parametrize(
+    "config_overrides", [{"BIRTHDAY_OFFER": "20% off any spa service this month"}]
+)
+def test_configured_birthday_offer_is_in_the_email_and_the_inbox(
+    app, call_job, senders, config_overrides
+):
+    customer = f.customer(name="Priya Sharma", date_of_birth=date(1992, 12, 4))
+
+    call_job(JOB)
+
+    [email] = senders.email.sent
+    assert email.text == (
+        "Happy birthday, Priya!\n\n"
+        "Everyone at The Royal Glow wishes you a wonderful year ahead.\n\n"
+        "Our birthday gift to you: 20% off any spa service this month.\n\n"
+        "Book it here: https://theroyalglow.in/book\n\n"
+        "Warm wishes,\nThe Royal Glow\n"
+    )
+    assert "<strong>20% off any spa service this month</strong>" in email.html
+    assert in_app_rows() == [
+        (
+            customer.id,
+            "birthday",
+            "Happy birthday, Priya!",
+            "Everyone at The Royal Glow wishes you a lovely year ahead. "
+            "Our birthday gift to you: 20% off any spa service this month.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
     "born", [date(1990, 12, 3), date(1990, 12, 5), date(1990, 11, 4), None]
 )
 def test_customer_not_born_today_gets_nothing(app, call_job, senders, born):

@@ -65,6 +65,31 @@ def test_owner_is_pushed_30_7_and_1_days_before(
 
 
 @pytest.mark.parametrize(
+    "used, sentence",
+    [
+        ("0.00", "You have not used any of your 12 hours yet. "),
+        ("11.00", "You still have 1 hour of your 12 hours to use. "),
+        ("12.00", ""),
+    ],
+)
+def test_the_push_says_what_is_left_to_use(app, call_job, senders, used, sentence):
+    f.membership(
+        member(),
+        f.at("2026-12-12 11:00"),
+        total_hours=Decimal("12.00"),
+        used_hours=Decimal(used),
+    )
+
+    call_job(JOB)
+
+    [(_, push)] = senders.push.sent
+    assert push.body == (
+        "Priya, your Gold Spa 12 Hours membership ends on Sat 12 Dec 2026. "
+        f"{sentence}Renew to keep your benefits."
+    )
+
+
+@pytest.mark.parametrize(
     "expires, notified",
     [
         ("2026-12-11 23:59", False),  # 6 IST days away

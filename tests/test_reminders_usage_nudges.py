@@ -62,6 +62,8 @@ def test_member_with_unused_hours_is_nudged(app, call_job, senders):
         "Wed 31 Mar 2027. Book a session and make time for yourself."
     )
     assert push.url == f"https://theroyalglow.in/book?membership={membership.id}"
+    # Its own tag, so it never replaces an expiry warning on the customer's phone.
+    assert push.tag == f"usage-nudge-{membership.id}"
     assert log_rows() == [(f"usage-nudge:{membership.id}:2026-12-04", "push", "sent")]
 
 
