@@ -6,9 +6,7 @@ and drops a database of its own there.
 """
 
 import os
-import tempfile
 import uuid
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -26,18 +24,24 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(tmp_path_factory):
     """(service, deliverer, providers, database, seeder), torn down at the end."""
     admin = urlparse(PG_URL)._replace(query="").geturl()
     database = Database(admin, f"jobs_reliability_ci_{uuid.uuid4().hex[:8]}")
     database.create()
-    db.initialize(
-        make_database(database.url + "?application_name=reliability-harness", 2)
-    )
     providers = Providers().start()
-    workdir = Path(tempfile.mkdtemp(prefix="reliability-ci-"))
-    service = Service(database.url, providers.url, workers=4, workdir=workdir)
+    # A loaded CI machine must not turn a slow answer into a timeout here.
+    service = Service(
+        database.url,
+        providers.url,
+        workers=4,
+        workdir=tmp_path_factory.mktemp("reliability"),
+        settings={"HTTP_TIMEOUT": 10},
+    )
     try:
+        db.initialize(
+            make_database(database.url + "?application_name=reliability-harness", 2)
+        )
         service.start()
         yield service, Deliverer(service), providers, database, Seeder(providers)
     finally:
