@@ -134,6 +134,9 @@ def _addresses(path, payload):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The pool opens 32 connections at once; the default backlog of 5 would
+    # refuse some, which no real provider does.
+    request_queue_size = 128
 
     def __init__(self, latency=0.1, email_rate=5):
         super().__init__(("127.0.0.1", 0), Handler)
