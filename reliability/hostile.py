@@ -45,11 +45,13 @@ class Hostile:
     body: bytes
     signature: str  # one of VALID or FORGED
     garbage: str = ""
+    chunked: bool = False  # over HTTP: no Content-Length, chunked encoding
 
     def describe(self):
         return (
             f"{self.method} {self.path[:80]} sig={self.signature} "
-            f"body={len(self.body)}B {self.body[:40]!r}"
+            f"body={len(self.body)}B{' chunked' if self.chunked else ''} "
+            f"{self.body[:40]!r}"
         )
 
 
@@ -301,4 +303,30 @@ def hostile_requests(draw):
         body=draw(bodies),
         signature=signature,
         garbage=garbage,
+        chunked=draw(st.booleans()),
     )
+
+
+# Raw requests no HTTP client would send: request smuggling shapes and broken
+# framing. gunicorn must refuse them or the app must answer 4xx; none may run.
+RAW_REQUESTS = [
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+    b"Content-Length: 9\r\n\r\n{}",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Length: 99999999999999999999\r\n\r\n{}",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    b"\r\nzz\r\n{}\r\n0\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\n"
+    b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nX-Big: "
+    + b"a" * 70000
+    + b"\r\n\r\n",
+    b"POST /api/jobs/{route}\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/9.9\r\nHost: x\r\n\r\n",
+    b"POST /api/jobs/{route} HTTP/1.1\r\nHost: x\r\nUpstash-Signature: a\r\n"
+    b" folded\r\n\r\n",
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03",  # a TLS hello
+]

@@ -8,6 +8,7 @@ notification once, none missing, none sent to anyone else, every log row
 """
 
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -19,7 +20,13 @@ from peewee import fn
 
 from models import Booking, Customer, GemsTransaction, JobRun, NotificationLog
 from reliability import tokens
-from reliability.hostile import expected_status, hostile_requests, prepare
+from reliability.hostile import (
+    RAW_REQUESTS,
+    ROUTES,
+    expected_status,
+    hostile_requests,
+    prepare,
+)
 from reliability.seed import NOTIFICATION_JOBS
 from reliability.seed import seed as seed_job
 
@@ -419,11 +426,12 @@ class Run:
             headers = {k: v.strip() for k, v in prepared.headers.items()}
             if "Upstash-Signature" in headers:
                 self.tokens_seen.add(headers["Upstash-Signature"])
+            body = iter([hostile.body]) if hostile.chunked else hostile.body
             try:
                 response = session.request(
                     hostile.method,
                     service.base_url + hostile.path,
-                    data=hostile.body,
+                    data=body,
                     headers=headers,
                     timeout=30,
                 )
@@ -446,8 +454,10 @@ class Run:
 
         before = JobRun.select().count()
         fuzz()
+        raw = self._raw_requests(counts, failures)
         runs = JobRun.select().count() - before
-        sent = self.figures.fuzz_requests = counts["refused"] + counts["valid runs"]
+        sent = counts["refused"] + counts["valid runs"]
+        self.figures.fuzz_requests = sent + raw
         self.figures.bad_input_5xx += len(failures)
         self.figures.unsigned_side_effects += max(0, runs - counts["valid runs"])
         ok = not failures and not others and runs == counts["valid runs"]
@@ -455,13 +465,33 @@ class Run:
             k: v for k, v in sorted(counts.items(), key=str) if isinstance(k, int)
         }
         self.record(
-            f"{sent} hostile requests over every route",
+            f"{sent} hostile requests over every route, and {raw} raw ones",
             ok,
             f"answers {statuses}, "
             f"signed runs {counts['valid runs']}, job_run rows {runs}",
+            "raw answers "
+            + str({k[4:]: v for k, v in sorted(counts.items(), key=str) if _raw(k)}),
             *failures[:10],
             *others[:10],
         )
+
+    def _raw_requests(self, counts, failures):
+        """Send RAW_REQUESTS to every route over a bare socket: how many."""
+        host, port = "127.0.0.1", self.service.port
+        sent = 0
+        for route in ROUTES:
+            for template in RAW_REQUESTS:
+                raw = template.replace(b"{route}", route.encode())
+                with socket.create_connection((host, port), timeout=10) as sock:
+                    sock.sendall(raw)
+                    sock.shutdown(socket.SHUT_WR)
+                    answer = _read_all(sock)
+                sent += 1
+                status = _status_of(answer)
+                counts[f"raw {status}"] += 1
+                if status is not None and status >= 500:
+                    failures.append(f"{status} raw {raw[:60]!r}")
+        return sent
 
     def secrets(self):
         """Scan the service's whole log for keys, tokens, addresses, endpoints."""
@@ -486,6 +516,28 @@ class Run:
             not found,
             f"found {len(found)}" + (f": {found[:3]}" if found else ""),
         )
+
+
+def _raw(key):
+    return isinstance(key, str) and key.startswith("raw ")
+
+
+def _read_all(sock):
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except OSError:  # reset by the server: it refused the request
+        pass
+    return b"".join(chunks)
+
+
+def _status_of(answer):
+    """The status code of a raw HTTP answer; None when there was none."""
+    parts = answer.split(b" ", 2)
+    if len(parts) > 1 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 def _plain(value):
