@@ -21,8 +21,12 @@ class Budget:
         self.timer = timer
         self.started = timer()
 
+    def remaining(self):
+        """Seconds left before the budget is spent (negative once it is)."""
+        return self.seconds - (self.timer() - self.started)
+
     def spent(self):
-        return self.timer() - self.started >= self.seconds
+        return self.remaining() <= 0
 
     def exceeded(self):
         return BudgetExceeded(self.job, self.retry_after)

@@ -288,3 +288,32 @@ def test_recipient_whose_every_subscription_is_gone_is_skipped(make_ctx, senders
         "every push subscription is gone",
     )
     assert PushSubscription.select().count() == 0
+
+
+def test_rate_limited_emails_are_sent_again_within_the_run(make_ctx, senders):
+    first, second = f.customer(email="a@example.com"), f.customer(email="b@example.com")
+    senders.email.script.then(
+        Result(Outcome.SENT),
+        Result(Outcome.TRANSIENT, "HTTP 429", retry_after=0.01),
+    )
+
+    ctx = make_ctx()
+    tally = ctx.notify([notice_for(first, push=False), notice_for(second, push=False)])
+
+    assert ctx.transient_failures == 0
+    assert tally.processed == 2
+    assert [e.to for e in senders.email.sent] == ["a@example.com", "b@example.com"]
+    assert senders.email.calls == 2
+    assert {row[2] for row in log_rows()} == {"sent"}
+
+
+def test_a_rate_limit_longer_than_the_budget_is_left_to_qstash(make_ctx, senders):
+    customer = f.customer(email="slow@example.com")
+    senders.email.script.then(Result(Outcome.TRANSIENT, "HTTP 429", retry_after=60))
+
+    ctx = make_ctx()
+    ctx.notify([notice_for(customer, push=False)])
+
+    assert ctx.transient_failures == 1
+    assert senders.email.calls == 1
+    assert senders.email.sent == []
