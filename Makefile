@@ -31,3 +31,11 @@ demo: install
 serve: install
 	$(BIN)/flask --app app db migrate
 	$(BIN)/gunicorn "app:create_app()" --config gunicorn.conf.py --bind 127.0.0.1:$(PORT)
+
+# Chain-scale benchmarks on the local PostgreSQL (about 10 minutes), by hand.
+bench: install
+	$(BIN)/python -m bench
+
+# The whole reliability run on the local PostgreSQL, by hand.
+reliability: install
+	$(BIN)/python -m reliability

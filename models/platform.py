@@ -20,6 +20,18 @@ def utcnow():
     return datetime.now(UTC)
 
 
+class Reference(ForeignKeyField):
+    """A foreign key as schema.sql declares it: without an index of its own.
+
+    Peewee indexes every foreign key by default; the platform's database does
+    not, and tests and benchmarks should see the indexes production has.
+    """
+
+    def __init__(self, model, **kwargs):
+        kwargs.setdefault("index", False)
+        super().__init__(model, **kwargs)
+
+
 class Branch(BaseModel):
     id = TextField(primary_key=True)
     name = TextField()
@@ -53,18 +65,16 @@ class Staff(BaseModel):
             Check("role IN ('admin', 'manager', 'receptionist', 'therapist', 'sales')")
         ]
     )
-    branch = ForeignKeyField(Branch, column_name="branch_id", null=True)
+    branch = Reference(Branch, column_name="branch_id", null=True)
     is_active = BooleanField(default=True)
 
 
 class PushSubscription(BaseModel):
     id = TextField(primary_key=True)
-    customer = ForeignKeyField(
+    customer = Reference(
         Customer, column_name="customer_id", null=True, on_delete="CASCADE"
     )
-    staff = ForeignKeyField(
-        Staff, column_name="staff_id", null=True, on_delete="CASCADE"
-    )
+    staff = Reference(Staff, column_name="staff_id", null=True, on_delete="CASCADE")
     endpoint = TextField(unique=True)
     p256dh = TextField()
     auth = TextField()
@@ -77,7 +87,7 @@ class PushSubscription(BaseModel):
 
 class InAppNotification(BaseModel):
     id = TextField(primary_key=True)
-    customer = ForeignKeyField(Customer, column_name="customer_id", on_delete="CASCADE")
+    customer = Reference(Customer, column_name="customer_id", on_delete="CASCADE")
     kind = TextField()
     title = TextField()
     body = TextField()
@@ -96,9 +106,9 @@ class Service(BaseModel):
 
 class Booking(BaseModel):
     id = TextField(primary_key=True)
-    customer = ForeignKeyField(Customer, column_name="customer_id")
-    branch = ForeignKeyField(Branch, column_name="branch_id")
-    service = ForeignKeyField(Service, column_name="service_id", null=True)
+    customer = Reference(Customer, column_name="customer_id")
+    branch = Reference(Branch, column_name="branch_id")
+    service = Reference(Service, column_name="service_id", null=True)
     status = TextField(
         constraints=[
             Check(
@@ -128,8 +138,8 @@ class Booking(BaseModel):
 
 class SpaMembership(BaseModel):
     id = TextField(primary_key=True)
-    customer = ForeignKeyField(Customer, column_name="customer_id")
-    branch = ForeignKeyField(Branch, column_name="branch_id", null=True)
+    customer = Reference(Customer, column_name="customer_id")
+    branch = Reference(Branch, column_name="branch_id", null=True)
     plan_name = TextField()
     status = TextField(
         constraints=[Check("status IN ('active', 'expired', 'cancelled')")]
@@ -157,7 +167,7 @@ class Offer(BaseModel):
 
 class GemsTransaction(BaseModel):
     id = TextField(primary_key=True)
-    customer = ForeignKeyField(Customer, column_name="customer_id")
+    customer = Reference(Customer, column_name="customer_id")
     kind = TextField(constraints=[Check("kind IN ('earned', 'redeemed', 'expired')")])
     amount = IntegerField()
     expires_at = InstantField(null=True)
@@ -167,7 +177,22 @@ class GemsTransaction(BaseModel):
     class Meta:
         table_name = "gems_transaction"
         constraints = [Check("(kind = 'earned') = (amount > 0)")]
-        indexes = ((("customer", "created_at"), False),)
+
+
+GemsTransaction.add_index(
+    GemsTransaction.index(
+        GemsTransaction.customer,
+        GemsTransaction.created_at,
+        name="gems_transaction_customer",
+    )
+)
+GemsTransaction.add_index(
+    GemsTransaction.index(
+        GemsTransaction.expires_at,
+        where=(GemsTransaction.kind == "earned"),
+        name="gems_transaction_expires_at",
+    )
+)
 
 
 class Lead(BaseModel):
@@ -180,7 +205,7 @@ class Lead(BaseModel):
             Check("status IN ('new', 'contacted', 'follow_up', 'converted', 'lost')")
         ]
     )
-    assigned_staff = ForeignKeyField(Staff, column_name="assigned_staff_id", null=True)
+    assigned_staff = Reference(Staff, column_name="assigned_staff_id", null=True)
     last_contacted_at = InstantField(null=True)
     created_at = InstantField(default=utcnow)
 
@@ -188,10 +213,10 @@ class Lead(BaseModel):
 class Invoice(BaseModel):
     id = TextField(primary_key=True)
     number = TextField(unique=True)
-    customer = ForeignKeyField(Customer, column_name="customer_id")
-    branch = ForeignKeyField(Branch, column_name="branch_id")
-    booking = ForeignKeyField(Booking, column_name="booking_id", null=True)
-    membership = ForeignKeyField(SpaMembership, column_name="membership_id", null=True)
+    customer = Reference(Customer, column_name="customer_id")
+    branch = Reference(Branch, column_name="branch_id")
+    booking = Reference(Booking, column_name="booking_id", null=True)
+    membership = Reference(SpaMembership, column_name="membership_id", null=True)
     kind = TextField(
         constraints=[Check("kind IN ('service', 'membership_purchase', 'product')")]
     )
@@ -223,7 +248,7 @@ class ReportRecipient(BaseModel):
 
 
 class DailySalesSummary(BaseModel):
-    branch = ForeignKeyField(Branch, column_name="branch_id")
+    branch = Reference(Branch, column_name="branch_id")
     summary_date = DateField()
     invoice_count = IntegerField()
     taxable_amount = MoneyField(max_digits=14)
@@ -241,7 +266,7 @@ class DailySalesSummary(BaseModel):
 
 
 class MonthlyGstSummary(BaseModel):
-    branch = ForeignKeyField(Branch, column_name="branch_id")
+    branch = Reference(Branch, column_name="branch_id")
     month = DateField()
     sac_code = TextField()
     gst_rate = MoneyField(max_digits=5)

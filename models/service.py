@@ -21,7 +21,9 @@ class JobRun(BaseModel):
 
     class Meta:
         table_name = "job_run"
-        indexes = ((("job", "started_at"), False),)
+        # The table and its (job, started_at) index are made by
+        # migrations/0001_job_run.py; the model does not declare the index
+        # again, so that no database ends up with it twice.
 
 
 SERVICE_MODELS = [JobRun]

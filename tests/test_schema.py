@@ -78,6 +78,8 @@ def test_models_have_every_table_and_column_of_schema_sql(schema_from_sql):
     assert diff.create_tables == []
     assert diff.add_columns == []
     assert diff.drop_columns == []
+    assert diff.add_indexes == []
+    assert diff.drop_indexes == []
 
 
 @needs_postgres

@@ -131,9 +131,11 @@ def test_failing_providers_leave_no_secret_in_logs_answers_or_errors(
             call("daily-sales-report", url=f"{BASE}/api/jobs/birthday-emails"),
         ]
 
+    # The 429 is waited out within the second delivery (its Retry-After fits
+    # the time budget), so only the 500 needs QStash's retry.
     assert [first.status_code, second.status_code, third.status_code] == [
         500,
-        500,
+        200,
         200,
     ]
     assert report.status_code == 200
