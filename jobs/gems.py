@@ -20,15 +20,19 @@ from models import GemsTransaction
 Lot = namedtuple("Lot", "lot_id customer_id amount expires_at unspent")
 
 
-def unspent_of_lots(where):
+def unspent_of_lots(where, customers=None):
     """Return a Lot for every earned lot matching `where`, with its unspent part.
 
     `where` is a Peewee expression over GemsTransaction, such as
     `(GemsTransaction.kind == "earned") & (GemsTransaction.expires_at <= now)`.
-    Only the ledgers of customers with a matching lot are read. Lots come
-    ordered by customer, then oldest first.
+    Only the ledgers of customers with a matching lot are read; a caller that
+    already knows those customers passes their ids as `customers`, and only
+    these ledgers are read, by customer, without searching for the matching
+    lots first. Lots come ordered by customer, then oldest first.
     """
     g = GemsTransaction
+    if customers is None:
+        customers = g.select(g.customer).where(where)
     earned = Case(None, [(g.kind == "earned", g.amount)], 0)
     spent = Case(None, [(g.kind != "earned", 0 - g.amount)], 0)
     ledger = (
@@ -51,7 +55,7 @@ def unspent_of_lots(where):
             fn.SUM(spent).over(partition_by=[g.customer]).alias("consumed"),
             Case(None, [(where, 1)], 0).alias("matches"),
         )
-        .where(g.customer.in_(g.select(g.customer).where(where)))
+        .where(g.customer.in_(customers))
         .cte("ledger")
     )
 

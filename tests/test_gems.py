@@ -164,3 +164,28 @@ def test_one_query_whatever_the_number_of_customers(customer, monkeypatch):
     assert len(found) == 60
     assert {lot.unspent for lot in found if lot.amount == 50} == {40}
     assert {lot.unspent for lot in found if lot.amount != 50} == {0}
+
+
+def test_named_customers_are_the_only_ledgers_read(customer):
+    other = f.customer()
+    first = f.gems(customer, "earned", 100, f.at("2025-12-01 10:00"))
+    second = f.gems(customer, "earned", 50, f.at("2025-12-02 10:00"))
+    f.gems(customer, "redeemed", -60, f.at("2025-12-03 10:00"))
+    f.gems(other, "earned", 80, f.at("2025-12-01 11:00"))
+
+    found = unspent_of_lots(EARNED, customers=[customer.id])
+
+    assert [(lot.lot_id, lot.unspent) for lot in found] == [
+        (first.id, 40),
+        (second.id, 50),
+    ]
+
+
+def test_named_customers_still_give_only_the_matching_lots(customer):
+    first = f.gems(customer, "earned", 100, f.at("2025-12-01 10:00"))
+    f.gems(customer, "earned", 50, f.at("2025-12-02 10:00"))
+    f.gems(customer, "redeemed", -60, f.at("2025-12-03 10:00"))
+
+    found = unspent_of_lots(G.id == first.id, customers=[customer.id])
+
+    assert [(lot.lot_id, lot.unspent) for lot in found] == [(first.id, 40)]

@@ -171,23 +171,98 @@ def test_balance_never_goes_below_zero(run_at, call_job):
     assert balance(customer) == 0
 
 
-def test_queries_grow_with_customers_not_lots(run_at, app, backend, monkeypatch):
+@pytest.fixture
+def chunk_of(monkeypatch):
+    """Set how many customers gems-auto-expire takes per transaction."""
+
+    def set_chunk(size):
+        monkeypatch.setattr(maintenance, "GEMS_CHUNK", size)
+
+    return set_chunk
+
+
+@pytest.mark.parametrize(("chunk", "chunks"), [(500, 1), (2, 2)])
+def test_queries_grow_with_chunks_not_customers_or_lots(
+    run_at, app, backend, monkeypatch, chunk_of, chunk, chunks
+):
+    chunk_of(chunk)
+    customers = []
     for n in range(3):
         customer = f.customer(gems_balance=300)
         for days in (1, 2, 3):
             f.gems(customer, "earned", 100, YEAR_AGO - timedelta(days=days + n))
+        customers.append(customer)
 
     with count_queries(monkeypatch) as queries:
         result = maintenance.gems_auto_expire(job_context(app, "gems-auto-expire", RUN))
 
-    # One to find the customers; per customer: its lots, their expiry rows,
-    # its balance, and on PostgreSQL the row lock taken first.
-    per_customer = 4 if backend == "postgres" else 3
+    # One to find the customers; per chunk: its lots, their expiry rows, the
+    # balances, and on PostgreSQL the row locks taken first.
+    per_chunk = 4 if backend == "postgres" else 3
     assert result == {"success": True, "processed": 9}
-    assert len(queries) == 1 + 3 * per_customer
+    assert len(queries) == 1 + chunks * per_chunk
+    assert [balance(c) for c in customers] == [0, 0, 0]
+    assert [row[2] for row in expiry_rows()] == [-100] * 9
 
 
-def test_out_of_time_keeps_finished_customers_and_defers_the_rest(run_at, app):
+def test_customers_over_several_chunks_are_each_expired_once(
+    run_at, call_job, chunk_of
+):
+    chunk_of(2)
+    customers, lots = [], []
+    for n in range(5):
+        customer, lot, _ = worked_example(f"Customer {n}")
+        customers.append(customer)
+        lots.append(lot)
+
+    response = call_job("gems-auto-expire")
+
+    assert response.get_json() == {"success": True, "processed": 5}
+    assert expiry_rows() == sorted(expired_row(lot, -40) for lot in lots)
+    assert [balance(c) for c in customers] == [50] * 5
+    assert [ledger_sum(c) for c in customers] == [50] * 5
+
+
+def test_expiry_row_appearing_after_the_read_is_kept_and_not_counted(
+    run_at, app, monkeypatch
+):
+    priya, priya_lot, _ = worked_example("Priya Sharma")
+    rahul = f.customer(name="Rahul Verma", gems_balance=75)
+    rahul_lot = f.gems(rahul, "earned", 75, YEAR_AGO - timedelta(days=9))
+    platform_row = (
+        "gem_platform_exp",
+        priya.id,
+        -40,
+        f"expired:{priya_lot.id}",
+        RUN - timedelta(seconds=1),
+    )
+    real_unspent_of_lots = maintenance.unspent_of_lots
+
+    def read_then_the_platform_expires_priya(where, **options):
+        lots = real_unspent_of_lots(where, **options)
+        f.gems(
+            priya,
+            "expired",
+            -40,
+            platform_row[4],
+            id=platform_row[0],
+            reference=platform_row[3],
+        )
+        return lots
+
+    monkeypatch.setattr(
+        maintenance, "unspent_of_lots", read_then_the_platform_expires_priya
+    )
+
+    result = maintenance.gems_auto_expire(job_context(app, "gems-auto-expire", RUN))
+
+    assert result == {"success": True, "processed": 1}
+    assert expiry_rows() == sorted([platform_row, expired_row(rahul_lot, -75)])
+    assert (balance(priya), balance(rahul)) == (90, 0)
+
+
+def test_out_of_time_keeps_finished_chunks_and_defers_the_rest(run_at, app, chunk_of):
+    chunk_of(1)
     first, first_lot, _ = worked_example()
     second = f.customer(gems_balance=75)
     second_lot = f.gems(second, "earned", 75, YEAR_AGO - timedelta(days=9))
@@ -238,9 +313,11 @@ def test_expiry_row_written_by_someone_else_is_respected(run_at, call_job):
     assert [row[0] for row in expiry_rows()] == ["gem_platform_exp"]
 
 
-def test_twice_at_once_expires_each_lot_once(run_at, app, backend):
+@pytest.mark.parametrize("chunk", [500, 3])
+def test_twice_at_once_expires_each_lot_once(run_at, app, backend, chunk_of, chunk):
     if backend != "postgres":
         pytest.skip("concurrent runs need PostgreSQL")
+    chunk_of(chunk)
     customers = []
     for n in range(8):
         customer, _, _ = worked_example(f"Customer {n}")
