@@ -61,7 +61,6 @@ def main(argv=None):
         step("bench.run", "--url", url, "--jobs", jobs, *dropped)
     for provider in ("resend", "brevo"):
         step("bench.sends", "--provider", provider)
-        step("bench.sends", "--provider", provider, "--wait-on-429")
     step("bench.dispatch")
 
     report = OUT / "report.md"

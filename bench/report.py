@@ -115,9 +115,9 @@ def index_table(run):
 
 def sends_table(results):
     lines = [
-        "| provider | 429 handling | deliveries (status, s) | in the route s | "
+        "| provider | deliveries (status, s) | in the route s | "
         "pushes | emails | email calls | 429s | received twice |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
         if not result:
@@ -126,11 +126,8 @@ def sends_table(results):
         deliveries = ", ".join(
             f"{d['status']} in {d['seconds']:.1f}" for d in result["deliveries"]
         )
-        handling = "fail, 500"
-        if result["wait_on_429"]:
-            handling = "wait Retry-After (proposed)"
         lines.append(
-            f"| {result['provider']} | {handling} | {deliveries} | "
+            f"| {result['provider']} | {deliveries} | "
             f"{result['seconds_in_route']:.1f} | {received['pushes']:,} | "
             f"{received['emails']:,} | {received['email_requests']} | "
             f"{received['rate_limited']} | {received['received_twice']} |"
@@ -156,9 +153,7 @@ def main():
         print(counts_table(sizes) + "\n")
     sends = [
         load("sends-resend.json"),
-        load("sends-resend-wait-on-429.json"),
         load("sends-brevo.json"),
-        load("sends-brevo-wait-on-429.json"),
     ]
     if any(sends):
         print("### 2,000 customers by push and email\n")
