@@ -28,6 +28,7 @@ from senders import Email, Outcome, PushMessage, PushTarget, Result, SlackMessag
 
 log = logging.getLogger(__name__)
 
+HELD_POLL_SECONDS = 0.2
 RATE_LIMIT_RETRIES = 2
 MAX_RATE_LIMIT_WAIT = 10.0  # seconds; a longer Retry-After is left to QStash
 
@@ -79,11 +80,13 @@ class Tally:
     outcomes: dict = field(default_factory=lambda: defaultdict(int))
     transient: int = 0
     deferred: int = 0
+    held: list = field(default_factory=list)  # pairs another delivery holds
 
     def add(self, other):
         self.processed += other.processed
         self.transient += other.transient
         self.deferred += other.deferred
+        self.held += other.held
         for key, count in other.outcomes.items():
             self.outcomes[key] += count
 
@@ -109,12 +112,45 @@ def deliver(ctx, notices):
     ctx.transient_failures += tally.transient
     if tally.processed or tally.outcomes:
         log.info("%s: %s", ctx.job, tally.summary())
+    if tally.held:
+        _wait_for_holders(ctx, tally.held)
     return tally
+
+
+def _wait_for_holders(ctx, pairs):
+    """Return once no other delivery holds these rows; else defer with 503.
+
+    A row still `pending` is held by a delivery running now (QStash sent the
+    message twice at once), which finishes in moments, or by one that died
+    mid-send, whose lease has not run out. Answering 200 would tell QStash
+    the work is done, and for a daily job nothing would ever send those; so
+    wait a little for a live holder, then ask QStash to come back.
+    """
+    log.info("%s: %d notice(s) held by another delivery", ctx.job, len(pairs))
+    wait = min(
+        float(ctx.config.get("NOTIFY_HELD_WAIT_SECONDS", 5)), ctx.budget.remaining() - 1
+    )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(HELD_POLL_SECONDS)
+        if not _still_pending(pairs):
+            return
+    raise ctx.budget.held()
+
+
+def _still_pending(pairs):
+    Log = NotificationLog
+    return (
+        Log.select()
+        .where(Tuple(Log.dedupe_key, Log.channel).in_(pairs), Log.status == "pending")
+        .exists()
+    )
 
 
 def _deliver_chunk(ctx, notices, tally):
     by_key = {notice.dedupe_key: notice for notice in notices}
-    claimed = claim(ctx, notices)
+    claimed, held = _claim(ctx, notices)
+    tally.held += held
     results = {}
     try:
         _send_claimed(ctx, by_key, claimed, results)
@@ -135,6 +171,11 @@ def _deliver_chunk(ctx, notices, tally):
 
 def claim(ctx, notices):
     """Claim the (dedupe_key, channel) rows of these notices: {pair: row id}."""
+    return _claim(ctx, notices)[0]
+
+
+def _claim(ctx, notices):
+    """Claim what can be claimed; also name the rows others hold as pending."""
     now = ctx.now
     rows = [
         {
@@ -153,7 +194,7 @@ def claim(ctx, notices):
         for channel in notice.channels()
     ]
     if not rows:
-        return {}
+        return {}, []
     Log = NotificationLog
     inserted = (
         Log.insert_many(rows)
@@ -185,7 +226,18 @@ def claim(ctx, notices):
             .execute()
         )
         claimed.update({(key, channel): row_id for row_id, key, channel in retaken})
-    return claimed
+    held = []
+    left = [pair for pair in others if pair not in claimed]
+    if left:
+        held = list(
+            Log.select(Log.dedupe_key, Log.channel)
+            .where(
+                Tuple(Log.dedupe_key, Log.channel).in_(left),
+                Log.status == "pending",
+            )
+            .tuples()
+        )
+    return claimed, held
 
 
 def mark(ctx, claimed, results):

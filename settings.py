@@ -28,6 +28,7 @@ SETTINGS = {
     "NOTIFY_LEASE_SECONDS": (600, int),
     "NOTIFY_MAX_ATTEMPTS": (3, int),
     "NOTIFY_CHUNK_SIZE": (1000, int),
+    "NOTIFY_HELD_WAIT_SECONDS": (5.0, float),
     "PUSH_CONCURRENCY": (32, int),
     "PUSH_TTL_SECONDS": (86400, int),
     # Email

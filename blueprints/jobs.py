@@ -12,6 +12,7 @@ import logging
 import traceback
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from exceptions import Deferred, TransientDeliveryError
 from jobs.catalog import BY_NAME, JOBS
@@ -33,7 +34,11 @@ def read_body(limit):
     """Return the raw body, or None when it is larger than `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    body = request.stream.read(limit + 1)
+    try:
+        body = request.stream.read(limit + 1)
+    except Exception as error:  # broken chunked framing, a client gone mid-body
+        log.warning("request: body could not be read, %s", type(error).__name__)
+        raise BadRequest() from error
     return None if len(body) > limit else body
 
 

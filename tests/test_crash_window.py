@@ -47,9 +47,6 @@ def stranded_birthday(app):
 # Triggered jobs defer with 503 when a notice is still held (jobs/triggered.py
 # defer_if_held); the scheduled notification jobs answer 200, so QStash stops,
 # and the next day's birthday-emails run does not select this customer.
-@pytest.mark.xfail(
-    strict=True, reason="scheduled jobs answer 200 while a dead run holds notices"
-)
 def test_retry_within_the_lease_of_a_dead_run_is_told_to_come_back(
     call_job, senders, stranded_birthday
 ):

@@ -183,7 +183,6 @@ class BrokenChunks(io.RawIOBase):
 # blueprints.jobs.read_body reads request.stream without a guard: gunicorn
 # raises InvalidChunkSize from that read for a chunked body with a bad chunk
 # size line, before the signature is looked at, and the request is a 500.
-@pytest.mark.xfail(strict=True, reason="an unreadable body is a 500, not a 400")
 def test_body_with_broken_chunked_framing_is_a_bad_request(client, ran):
     response = client.post(
         "/api/jobs/offer-auto-expire",

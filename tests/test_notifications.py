@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from exceptions import DeliveryHeld
 from jobs.context import Budget, JobContext
 from models import InAppNotification, NotificationLog, PushSubscription, db
 from notifications import InAppMessage, Notice
@@ -168,7 +169,9 @@ def test_stale_pending_claim_is_taken_again_once(make_ctx, senders, clock):
     assert log_rows() == [(f"test:{customer.id}", "email", "sent", 2)]
 
 
-def test_fresh_pending_claim_belongs_to_its_run(make_ctx, senders, clock):
+def test_fresh_pending_claim_belongs_to_its_run_and_defers_this_one(
+    make_ctx, senders, clock
+):
     customer = f.customer()
     NotificationLog.create(
         dedupe_key=f"test:{customer.id}",
@@ -180,10 +183,47 @@ def test_fresh_pending_claim_belongs_to_its_run(make_ctx, senders, clock):
         attempts=1,
         updated_at=clock.now() - timedelta(minutes=9),
     )
+    ctx = make_ctx()
+    ctx.config = {**ctx.config, "NOTIFY_HELD_WAIT_SECONDS": 0}
 
+    with pytest.raises(DeliveryHeld):
+        ctx.notify([notice_for(customer, push=False)])
+
+    assert senders.email.sent == []
+
+
+def test_a_holder_that_finishes_meanwhile_lets_the_run_answer(
+    make_ctx, senders, clock, app
+):
+    customer = f.customer()
+    row = NotificationLog.create(
+        dedupe_key=f"test:{customer.id}",
+        channel="email",
+        type="test",
+        recipient_type="customer",
+        recipient_id=customer.id,
+        status="pending",
+        attempts=1,
+        updated_at=clock.now(),
+    )
+
+    def holder_finishes():
+        NotificationLog.update(status="sent").where(
+            NotificationLog.id == row.id
+        ).execute()
+
+    timer = threading.Timer(0.3, lambda: _in_app(app, holder_finishes))
+    timer.start()
     tally = make_ctx().notify([notice_for(customer, push=False)])
+    timer.join()
 
-    assert tally.processed == 0 and senders.email.sent == []
+    assert tally.processed == 0
+    assert senders.email.sent == []
+
+
+def _in_app(app, work):
+    with app.app_context(), db.connection_context():
+        work()
 
 
 def test_sent_row_is_never_sent_again_even_long_after(make_ctx, senders, clock):

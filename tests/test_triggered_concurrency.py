@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from devtools.fake_invoicing import FakeInvoicingServer
-from exceptions import BudgetExceeded
+from exceptions import Deferred
 from jobs import triggered
 from jobs.context import Budget, JobContext
 from models import Booking, Invoice, JobRun, NotificationLog, db
@@ -46,7 +46,7 @@ def deliver(app, senders, clock, job, run, payload, times=2):
                 )
                 barrier.wait(timeout=10)
                 answers.append(run(ctx))
-        except BudgetExceeded:
+        except Deferred:
             answers.append("deferred")
         except Exception as error:  # surfaced by the assertion below
             errors.append(error)
