@@ -30,6 +30,7 @@ from models import (
     Service,
     SpaMembership,
     Staff,
+    is_postgres,
     to_money,
 )
 from notifications import InAppMessage, Notice
@@ -290,10 +291,11 @@ def gems_expiry_reminder(ctx):
     """Push live customers the unspent gems of their lots expiring in 7 IST days."""
     expiry_day = ist_date(ctx.now) + timedelta(days=GEMS_NOTICE_DAYS)
 
-    lots = unspent_of_lots(
-        (GemsTransaction.kind == "earned")
-        & _within_ist_date(GemsTransaction.expires_at, expiry_day)
-    )
+    g = GemsTransaction
+    due = (g.kind == "earned") & _within_ist_date(g.expires_at, expiry_day)
+    # DISTINCT: PostgreSQL then expects as few owners as there are and reads
+    # only their ledgers, through (customer_id, created_at), not the whole one.
+    lots = unspent_of_lots(due, customers=g.select(g.customer).distinct().where(due))
     totals = defaultdict(int)
     for lot in lots:
         totals[lot.customer_id] += lot.unspent
@@ -344,11 +346,6 @@ def membership_usage_nudges(ctx):
     limit = int(ctx.config["USAGE_NUDGE_LIMIT"])
 
     Log = NotificationLog
-    nudges = Log.select().where(
-        Log.type == "usage-nudge",
-        Log.recipient_type == "customer",
-        Log.recipient_id == Customer.id,
-    )
     done_today = (
         Log.select(fn.COUNT(Log.recipient_id.distinct()))
         .where(
@@ -363,61 +360,70 @@ def membership_usage_nudges(ctx):
         log.info("%s: %d members nudged today already", ctx.job, done_today)
         return {"success": True, "processed": 0}
 
-    failed_today = fn.EXISTS(
-        nudges.where(Log.status == "failed", Log.created_at >= ist_midnight(today))
+    failed_today = Log.select(Log.recipient_id).where(
+        Log.type == "usage-nudge",
+        Log.recipient_type == "customer",
+        Log.status == "failed",
+        Log.created_at >= ist_midnight(today),
     )
+    m = SpaMembership
     eligible = (
-        SpaMembership.select(
-            SpaMembership.id,
-            SpaMembership.customer.alias("customer_id"),
-            SpaMembership.plan_name,
-            SpaMembership.total_hours,
-            SpaMembership.used_hours,
-            SpaMembership.expires_at,
+        m.select(
+            m.id,
+            m.customer.alias("customer_id"),
+            m.plan_name,
+            m.total_hours,
+            m.used_hours,
+            m.expires_at,
             Customer.name.alias("customer_name"),
-            failed_today.alias("retry"),
-            fn.ROW_NUMBER()
-            .over(
-                partition_by=[SpaMembership.customer],
-                order_by=[SpaMembership.expires_at, SpaMembership.id],
-            )
-            .alias("pick"),
         )
         .join(Customer)
         .where(
-            SpaMembership.status == "active",
+            m.status == "active",
             Customer.deleted_at.is_null(),
-            SpaMembership.used_hours < SpaMembership.total_hours,
+            m.used_hours < m.total_hours,
             fn.EXISTS(
-                PushSubscription.select().where(
-                    PushSubscription.customer == Customer.id
-                )
+                PushSubscription.select().where(PushSubscription.customer == m.customer)
             ),
             ~fn.EXISTS(
-                nudges.where(
+                Log.select().where(
+                    Log.type == "usage-nudge",
+                    Log.recipient_type == "customer",
+                    Log.recipient_id == m.customer,
                     Log.status.in_(["sent", "skipped"]),
                     Log.created_at > now - NUDGE_QUIET,
                 )
             ),
         )
-        .alias("eligible")
     )
+    first = [m.expires_at, m.id]
+    if is_postgres():  # one membership per customer, each read once
+        eligible = eligible.distinct(m.customer).order_by(m.customer, *first)
+    else:  # SQLite has no DISTINCT ON: rank each customer's memberships
+        eligible = eligible.select_extend(
+            fn.ROW_NUMBER()
+            .over(partition_by=[m.customer], order_by=first)
+            .alias("pick")
+        )
+    eligible = eligible.alias("eligible")
+    e = eligible.c
     rows = (
-        SpaMembership.select(
-            eligible.c.id,
-            eligible.c.customer_id,
-            eligible.c.plan_name,
-            eligible.c.total_hours,
-            eligible.c.used_hours,
-            eligible.c.expires_at,
-            eligible.c.customer_name,
+        m.select(
+            e.id,
+            e.customer_id,
+            e.plan_name,
+            e.total_hours,
+            e.used_hours,
+            e.expires_at,
+            e.customer_name,
         )
         .from_(eligible)
-        .where(eligible.c.pick == 1)
-        .order_by(eligible.c.retry.desc(), fn.random())
+        .order_by(e.customer_id.in_(failed_today).desc(), fn.random())
         .limit(slots)
         .namedtuples()
     )
+    if not is_postgres():
+        rows = rows.where(e.pick == 1)
     notices = [_usage_nudge(ctx, row, today) for row in rows]
 
     return _deliver(ctx, notices)
