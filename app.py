@@ -34,6 +34,12 @@ def create_app(test_config=None):
     app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
     app.extensions["senders"] = app.config.get("SENDERS") or build_senders(app.config)
 
+    if not app.config["PUBLIC_BASE_URL"] and not app.config.get("TESTING"):
+        app.logger.warning(
+            "config: PUBLIC_BASE_URL is not set, so signatures are checked against "
+            "the Host header the caller sent; set it in production"
+        )
+
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         # Only the scheme: the host a signature names comes from the Host
@@ -49,7 +55,9 @@ def create_app(test_config=None):
 
     @app.errorhandler(HTTPException)
     def plain_error(error):
-        return error.name, error.code, {"Content-Type": "text/plain; charset=utf-8"}
+        headers = dict(error.get_headers())  # keeps Allow on a 405
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+        return error.name, error.code, headers
 
     from blueprints.jobs import bp
 

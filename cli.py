@@ -144,8 +144,9 @@ FUTURE_SLACK = timedelta(minutes=5)
 def jobs_run(name, at, payload, yes):
     """Run a job in-process as of an instant and print its response.
 
-    It works on the configured database: as of a future instant it changes
-    real rows as if that time had come, so that needs --yes.
+    It works on the configured database: as of an instant more than five
+    minutes ahead it changes real rows as if that time had come, so that
+    needs --yes.
     """
     from ops.run import run_job
 

@@ -26,17 +26,36 @@ class JobFieldsFilter(logging.Filter):
 
 @contextmanager
 def job_fields(job, headers):
+    """Tag the log lines of this block with the job and QStash's delivery ids.
+
+    The headers are not signed, so what goes into a log line is cleaned:
+    the message id keeps only id characters, the retry number is a number.
+    """
     token = _fields.set(
         {
             "job": job,
-            "message_id": headers.get("Upstash-Message-Id", "-")[:64],
-            "retried": headers.get("Upstash-Retried", "0")[:8],
+            "message_id": _clean_id(headers.get("Upstash-Message-Id")),
+            "retried": retry_number(headers.get("Upstash-Retried")),
         }
     )
     try:
         yield
     finally:
         _fields.reset(token)
+
+
+def retry_number(value):
+    """QStash's Upstash-Retried header as a small int (0 when absent or bad)."""
+    try:
+        return min(max(int(value), 0), 1000)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _clean_id(value):
+    if not value:
+        return "-"
+    return "".join(c for c in value[:64] if c.isalnum() or c in "_-") or "-"
 
 
 def mask_email(address):

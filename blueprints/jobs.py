@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest
 from exceptions import Deferred, TransientDeliveryError
 from jobs.catalog import BY_NAME, JOBS
 from jobs.context import Budget, JobContext
-from logs import job_fields
+from logs import job_fields, retry_number
 from models import JobRun
 from signature import verify_request
 
@@ -93,7 +93,7 @@ def _run_and_answer(spec, ctx, senders):
         run = JobRun.create(
             job=spec.name,
             message_id=request.headers.get("Upstash-Message-Id"),
-            retried=_retry_number(request.headers.get("Upstash-Retried")),
+            retried=retry_number(request.headers.get("Upstash-Retried")),
             schedule_id=request.headers.get("Upstash-Schedule-Id"),
             started_at=ctx.now,
         )
@@ -138,14 +138,6 @@ def _summary(error):
         f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last[0] else ""
     )
     return f"{type(error).__name__}: {error}"[:400] + where
-
-
-def _retry_number(value):
-    """QStash's Upstash-Retried header as a small int; the header is not signed."""
-    try:
-        return min(max(int(value), 0), 1000)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _view_for(spec):

@@ -270,3 +270,33 @@ def test_database_down_is_job_failed_after_the_signature_check(senders, clock):
     assert (unsigned.status_code, unsigned.data) == (401, b"Unauthorized")
     assert (signed.status_code, signed.data) == (500, b"Job failed")
     assert senders.heartbeat.pings == [(ROUTE, True)]
+
+
+def test_405_names_the_method_that_is_allowed(client):
+    response = client.get(f"/api/jobs/{ROUTE}")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.data == b"Method Not Allowed"
+
+
+def test_log_lines_carry_the_cleaned_delivery_ids(client, monkeypatch, caplog):
+    from logs import JobFieldsFilter
+
+    def talkative(ctx):
+        logging.getLogger("jobs.test").info("%s: working", ctx.job)
+        return {"success": True, "processed": 0}
+
+    spec = dataclasses.replace(BY_NAME[ROUTE], run=talkative)
+    monkeypatch.setitem(BY_NAME, ROUTE, spec)
+    headers = {
+        "Upstash-Message-Id": "msg_1<script> x",
+        "Upstash-Retried": "99999999999999999999",
+    }
+    caplog.handler.addFilter(JobFieldsFilter())
+    with caplog.at_level(logging.INFO):
+        post(client, make_token(URL, b""), headers=headers)
+
+    tagged = [r for r in caplog.records if getattr(r, "job", "-") == ROUTE]
+    assert tagged
+    assert {(r.message_id, r.retried) for r in tagged} == {("msg_1scriptx", 1000)}
