@@ -53,20 +53,13 @@ def payload_id(payload, key):
     return value if value.isprintable() else None
 
 
-def notify(ctx, notices):
-    """Deliver notices once; if another delivery holds some, defer to a retry."""
-    tally = ctx.notify(notices)
-    return tally
-
-
 def defer_if_held(ctx, notices):
     """Answer 503 + Retry-After if another delivery holds one of these notices.
 
-    A row still `pending` after this run's sends is held by a delivery
-    running now, or by one that died mid-send and whose lease has not run
-    out. A scheduled job would find it again on its next run; a triggered
-    one has no next run, so QStash must come back for it rather than take a
-    200 as done.
+    invoice-pdf claims its email row itself (it renders before it sends), so
+    it checks here what `ctx.notify` checks for the other jobs: a row still
+    `pending` is held by a delivery running now, or by one that died
+    mid-send, and QStash must come back for it rather than take a 200.
     """
     keys = [notice.dedupe_key for notice in notices]
     if not keys:
@@ -110,7 +103,7 @@ def post_service_followup(ctx):
             review_url=_link(ctx.config["REVIEW_URL"], booking=booking.id),
         ),
     )
-    tally = notify(ctx, [notice])
+    tally = ctx.notify([notice])
 
     return {"success": True, "sent": tally.processed > 0}
 
@@ -126,7 +119,7 @@ def stale_booking_alert(ctx):
     if booking is None:
         return _stale_answer("none", 0)
     if booking.status == "rejected" and booking.status_reason == AUTO_REJECT_REASON:
-        tally = notify(ctx, _rejection_notices(ctx, booking))
+        tally = ctx.notify(_rejection_notices(ctx, booking))
         return _stale_answer("none", tally.processed)
     if booking.status != "pending":
         return _stale_answer("none", 0)
@@ -145,11 +138,11 @@ def stale_booking_alert(ctx):
             log.info("%s: %s changed meanwhile, not rejected", ctx.job, booking.id)
             return _stale_answer("none", 0)
         log.info("%s: %s auto-rejected", ctx.job, booking.id)
-        tally = notify(ctx, _rejection_notices(ctx, booking))
+        tally = ctx.notify(_rejection_notices(ctx, booking))
         return _stale_answer("rejected", tally.processed)
 
     staff = receptionists(booking.branch_id)
-    tally = notify(ctx, [_pending_alert(ctx, booking, person) for person in staff])
+    tally = ctx.notify([_pending_alert(ctx, booking, person) for person in staff])
     return _stale_answer("alerted", tally.processed)
 
 
@@ -240,7 +233,7 @@ def noshow_check(ctx):
         )
         for person in receptionists(booking.branch_id)
     ]
-    tally = notify(ctx, notices)
+    tally = ctx.notify(notices)
 
     return {"success": True, "notified": tally.processed}
 
@@ -284,7 +277,7 @@ def membership_expired_notice(ctx):
             renew_url=f"{ctx.config['APP_URL']}/memberships/{membership.id}",
         ),
     )
-    tally = notify(ctx, [notice])
+    tally = ctx.notify([notice])
 
     return {"success": True, "sent": tally.processed > 0}
 
