@@ -2,8 +2,8 @@
 
 Seeds the chain-scale database and two smaller ones, times every job, times
 each job again without the indexes it depends on, runs the send benchmark
-(Resend and Brevo, with and without waiting out 429s) and the dispatch timing,
-then writes bench/out/report.md, the tables of docs/readme/benchmarks.md.
+(Resend and Brevo) and the dispatch timing,
+then writes bench/out/report.md, the tables of the README's Benchmarks section.
 About 15 minutes on 2 cores; everything stays on 127.0.0.1.
 
     python -m bench                # everything
