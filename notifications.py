@@ -195,6 +195,9 @@ def _claim(ctx, notices):
     ]
     if not rows:
         return {}, []
+    # One order for every run: two runs inserting the same keys in different
+    # orders (a random pick, say) could deadlock on PostgreSQL's unique index.
+    rows.sort(key=lambda row: (row["dedupe_key"], row["channel"]))
     Log = NotificationLog
     inserted = (
         Log.insert_many(rows)

@@ -48,7 +48,7 @@ def run_twice_at_once(app, senders, name, now):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert errors == []
+    assert errors == [], repr(errors)
     return results
 
 

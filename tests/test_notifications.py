@@ -357,3 +357,26 @@ def test_a_rate_limit_longer_than_the_budget_is_left_to_qstash(make_ctx, senders
     assert ctx.transient_failures == 1
     assert senders.email.calls == 1
     assert senders.email.sent == []
+
+
+def test_claims_are_inserted_in_one_order_whatever_the_notices_order(
+    make_ctx, monkeypatch
+):
+    # Two runs inserting the same keys in different orders (membership nudges
+    # are picked at random) can deadlock on PostgreSQL's unique index; one
+    # global order cannot.
+    customers = [f.customer() for _ in range(5)]
+    inserted = []
+    real_insert_many = NotificationLog.insert_many
+
+    def recording_insert_many(rows, *args, **kwargs):
+        inserted.append([(row["dedupe_key"], row["channel"]) for row in rows])
+        return real_insert_many(rows, *args, **kwargs)
+
+    monkeypatch.setattr(NotificationLog, "insert_many", recording_insert_many)
+    notices = [notice_for(c, key=f"order:{c.id}", in_app=True) for c in customers]
+
+    make_ctx().notify(notices[::-1])
+
+    assert inserted[0] == sorted(inserted[0])
+    assert len(inserted[0]) == 15
