@@ -95,12 +95,14 @@ PAYLOADS = {
 }
 
 
-# The notifier's statements: claim and mark log rows, write in-app rows, load
-# and prune push subscriptions. A job's own selection may read these tables
-# too (usage nudges do), but never as the first table of a plain SELECT.
+# The notifier's statements: claim and mark log rows, find rows another
+# delivery holds, write in-app rows, load and prune push subscriptions. A
+# job's own selection may read these tables too (usage nudges do), but never
+# as the first table of a plain SELECT, nor only these two log columns.
 NOTIFIER_SQL = re.compile(
     r'\s*(INSERT INTO "(notification_log|in_app_notification)"'
     r'|UPDATE "notification_log"'
+    r'|SELECT "t1"."dedupe_key", "t1"."channel" FROM "notification_log"'
     r'|DELETE FROM "push_subscription"'
     r'|SELECT [^()]*? FROM "push_subscription")'
 )

@@ -11,7 +11,7 @@ import logging
 import operator
 from collections import defaultdict
 from datetime import timedelta
-from functools import reduce
+from functools import partial, reduce
 
 from peewee import JOIN, fn
 
@@ -102,7 +102,8 @@ def _appointment_reminder(ctx, row, window):
         recipient_id=row.customer_id,
         booking_id=row.id,
         push=push_message(title, body, url, tag=f"booking-{row.id}"),
-        email=render_email(
+        email=partial(
+            render_email,
             "appointment_reminder",
             row.email,
             subject,

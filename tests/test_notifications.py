@@ -380,3 +380,25 @@ def test_claims_are_inserted_in_one_order_whatever_the_notices_order(
 
     assert inserted[0] == sorted(inserted[0])
     assert len(inserted[0]) == 15
+
+
+def test_an_email_given_as_a_builder_is_built_only_when_claimed(make_ctx, senders):
+    customer = f.customer(email="lazy@example.com")
+    built = []
+
+    def build():
+        built.append(customer.id)
+        return Email(customer.email, "Subject", "text", "<p>html</p>")
+
+    notice = notice_for(customer, push=False)
+    make_ctx().notify([notice])
+    notice.email = build
+
+    again = make_ctx().notify([notice])
+    fresh = notice_for(customer, key="lazy:new", push=False)
+    fresh.email = build
+    make_ctx().notify([fresh])
+
+    assert again.processed == 0
+    assert built == [customer.id]
+    assert [e.to for e in senders.email.sent] == ["lazy@example.com"] * 2
