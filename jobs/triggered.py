@@ -453,6 +453,8 @@ def _invoice_email(ctx, invoice, attachment=None):
         gstin=invoice.branch.gstin,
         description=_invoice_description(invoice),
         sac=invoice.sac_code,
+        # Goods carry an HSN code, services a SAC, in the same column.
+        code_kind="HSN" if invoice.kind == "product" else "SAC",
         taxable=inr(invoice.taxable_amount),
         rate=_percent(rate),
         half_rate=_percent(rate / 2),

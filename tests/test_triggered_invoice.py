@@ -367,3 +367,25 @@ def test_inter_state_membership_invoice_shows_igst(call_job, senders, http, cloc
     text = senders.email.sent[0].text
     assert "Branch:        Indiranagar\n" in text
     assert "IGST 5%: ₹500.00\n" in text and "CGST" not in text
+
+
+def test_product_invoice_names_its_hsn_code_not_a_sac(call_job, senders, http, clock):
+    branch = f.branch(name="Indiranagar")
+    customer = f.customer(name="Rahul Verma")
+    f.invoice(
+        customer,
+        branch,
+        paid_at=clock.now(),
+        id="inv_oil",
+        number="RG/2026/0044",
+        kind="product",
+        sac_code="3304",
+        taxable="1000.00",
+        rate="18.00",
+    )
+    service_answers(http)
+
+    call_job("invoice-pdf", {"invoiceId": "inv_oil"})
+
+    text = senders.email.sent[0].text
+    assert "(HSN 3304)\n" in text and "SAC" not in text
