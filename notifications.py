@@ -85,14 +85,6 @@ class Tally:
     deferred: int = 0
     held: list = field(default_factory=list)  # pairs another delivery holds
 
-    def add(self, other):
-        self.processed += other.processed
-        self.transient += other.transient
-        self.deferred += other.deferred
-        self.held += other.held
-        for key, count in other.outcomes.items():
-            self.outcomes[key] += count
-
     def summary(self):
         parts = [f"processed {self.processed}"]
         parts += [f"{name} {count}" for name, count in sorted(self.outcomes.items())]
@@ -116,11 +108,11 @@ def deliver(ctx, notices):
     if tally.processed or tally.outcomes:
         log.info("%s: %s", ctx.job, tally.summary())
     if tally.held:
-        _wait_for_holders(ctx, tally.held)
+        wait_for_holders(ctx, tally.held)
     return tally
 
 
-def _wait_for_holders(ctx, pairs):
+def wait_for_holders(ctx, pairs):
     """Return once no other delivery holds these rows; else defer with 503.
 
     A row still `pending` is held by a delivery running now (QStash sent the
@@ -148,7 +140,7 @@ def _still_pending(pairs):
 
 def _deliver_chunk(ctx, notices, tally):
     by_key = {notice.dedupe_key: notice for notice in notices}
-    claimed, held = _claim(ctx, notices)
+    claimed, held = claim(ctx, notices)
     tally.held += held
     results = {}
     try:
@@ -169,12 +161,11 @@ def _deliver_chunk(ctx, notices, tally):
 
 
 def claim(ctx, notices):
-    """Claim the (dedupe_key, channel) rows of these notices: {pair: row id}."""
-    return _claim(ctx, notices)[0]
+    """Claim the (dedupe_key, channel) rows of these notices.
 
-
-def _claim(ctx, notices):
-    """Claim what can be claimed; also name the rows others hold as pending."""
+    Returns ({pair: row id} of what this run now holds, [pairs another
+    delivery holds as pending]).
+    """
     now = ctx.now
     rows = [
         {

@@ -24,12 +24,11 @@ from models import (
     Branch,
     Customer,
     Invoice,
-    NotificationLog,
     Service,
     SpaMembership,
     Staff,
 )
-from notifications import Notice, claim, mark
+from notifications import Notice, claim, mark, wait_for_holders
 from senders import Attachment, Outcome, Result
 from senders.invoicing import InvoicingClient
 
@@ -51,23 +50,6 @@ def payload_id(payload, key):
     if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
         return None
     return value if value.isprintable() else None
-
-
-def defer_if_held(ctx, notices):
-    """Answer 503 + Retry-After if another delivery holds one of these notices.
-
-    invoice-pdf claims its email row itself (it renders before it sends), so
-    it checks here what `ctx.notify` checks for the other jobs: a row still
-    `pending` is held by a delivery running now, or by one that died
-    mid-send, and QStash must come back for it rather than take a 200.
-    """
-    keys = [notice.dedupe_key for notice in notices]
-    if not keys:
-        return
-    Log = NotificationLog
-    held = Log.select().where(Log.dedupe_key.in_(keys), Log.status == "pending")
-    if held.exists():
-        raise ctx.budget.held()
 
 
 def post_service_followup(ctx):
@@ -312,9 +294,10 @@ def invoice_pdf(ctx):
         booking_id=invoice.booking_id,
         email=_invoice_email(ctx, invoice),
     )
-    claimed = claim(ctx, [notice])
+    claimed, held = claim(ctx, [notice])
+    if held:
+        wait_for_holders(ctx, held)
     if not claimed:
-        defer_if_held(ctx, [notice])
         log.info("%s: %s was emailed already", ctx.job, invoice.id)
         return _invoice_answer()
 

@@ -44,9 +44,8 @@ def stranded_birthday(app):
     return held, free
 
 
-# Triggered jobs defer with 503 when a notice is still held (jobs/triggered.py
-# defer_if_held); the scheduled notification jobs answer 200, so QStash stops,
-# and the next day's birthday-emails run does not select this customer.
+# A 200 here would stop QStash, and the next day's birthday-emails run does
+# not select this customer: the notice would be lost.
 def test_retry_within_the_lease_of_a_dead_run_is_told_to_come_back(
     call_job, senders, stranded_birthday
 ):
